@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MediahubConfig(AppConfig):
+    name = "mediahub"
+    verbose_name = "mediahub"

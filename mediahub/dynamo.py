@@ -1,0 +1,41 @@
+"""The PynamoDB base every mediahub model builds on.
+
+Table names, region and endpoint are read from settings when a table is used, not when the class is defined,
+so a stage (or a test run) with its own table prefix never touches another's tables.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from pynamodb.models import Model
+
+registry: list[type[Model]] = []
+
+
+class _SettingsMeta(type):
+    @property
+    def table_name(cls) -> str:
+        return f"{settings.DYNAMODB_TABLE_PREFIX}{cls.base_name}"
+
+    @property
+    def host(cls) -> str | None:
+        return settings.AWS_ENDPOINT_URL or None
+
+    @property
+    def region(cls) -> str:
+        return settings.AWS_REGION
+
+
+def table_meta(base_name: str) -> type:
+    """The `Meta` for a model whose table is `<DYNAMODB_TABLE_PREFIX><base_name>`."""
+    return _SettingsMeta(
+        "Meta",
+        (),
+        {"base_name": base_name, "billing_mode": "PAY_PER_REQUEST", "connect_timeout_seconds": 5},
+    )
+
+
+def register(model: type[Model]) -> type[Model]:
+    """Class decorator: the bootstrap command creates a table for every registered model."""
+    registry.append(model)
+    return model

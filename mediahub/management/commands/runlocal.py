@@ -1,0 +1,44 @@
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from mediahub.localaws import ensure_running
+
+
+class Command(BaseCommand):
+    help = "Run the whole app locally: the local AWS, a Celery worker and runserver; Ctrl-C stops them all."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="Where runserver listens.")
+
+    def handle(self, *args, addr: str, **options) -> None:
+        children = [p for p in [ensure_running()] if p is not None]
+        manage = str(settings.BASE_DIR / "manage.py")
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "--concurrency", "2", "-l", "info"]
+            )
+        )
+        children.append(subprocess.Popen([sys.executable, manage, "runserver", addr]))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nmediahub is starting at http://{addr}/\n")
+            + "No account yet? Create an admin with: .venv/bin/python manage.py createsuperuser\n"
+            + "Ctrl-C stops the site, the worker and the local AWS.\n"
+        )
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(1)
+            self.stderr.write("A part of the local stack stopped; stopping the rest.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                child.wait(timeout=15)
