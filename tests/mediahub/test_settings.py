@@ -1,0 +1,47 @@
+import os
+import secrets
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "media.example.com",
+    "SITE_URL": "https://media.example.com",
+    "DATABASE_URL": "postgres://mediahub@db.example.com:5432/mediahub",
+    "UPLOADS_BUCKET": "example-uploads",
+    "RENDITIONS_BUCKET": "example-renditions",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
+    )
+
+
+def test_production_settings_pass_check_deploy_without_warnings():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues" in result.stdout
+
+
+def test_missing_secret_key_with_debug_off_fails_with_a_clear_message():
+    env = {**PRODUCTION, "SECRET_KEY": ""}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_points_at_real_aws_not_the_emulator():
+    result = manage(
+        "shell", "-c", "from django.conf import settings; print(repr(settings.AWS_ENDPOINT_URL))", env=PRODUCTION
+    )
+    assert result.stdout.strip().splitlines()[-1] == "''"

@@ -1,0 +1,110 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_sign_in_protected_page_sign_out(client):
+    response = client.post(
+        reverse("signup"),
+        {"username": "carol", "email": "carol@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+    response = client.post(reverse("login"), {"username": "carol", "password": PASSWORD})
+    assert response.status_code == 302
+    page = client.get(reverse("home"))
+    assert page.status_code == 200
+    assert b"carol" in page.content
+
+    client.post(reverse("logout"))
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_sign_up_rejects_mismatched_passwords_with_a_message(client):
+    response = client.post(
+        reverse("signup"), {"username": "dave", "email": "d@example.com", "password1": PASSWORD, "password2": "other"}
+    )
+    assert response.status_code == 200
+    assert b"password fields didn" in response.content
+
+
+def test_protected_page_redirects_anonymous_to_sign_in(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next=/"
+
+
+def test_admin_is_reachable_by_staff_only(client, alice, staff):
+    assert client.get("/admin/").status_code == 302
+    client.force_login(alice)
+    assert client.get("/admin/").status_code == 302
+    client.force_login(staff)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/auth/user/").status_code == 200
+
+
+def test_repeated_failed_sign_ins_lock_the_account_out_with_a_message(client, alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+        assert response.status_code == 200
+    response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    assert response.status_code == 429
+    assert b"Too many sign-in attempts" in response.content
+    # Even the right password is refused until the lock-out expires.
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_lockout_expires_after_the_cool_off(client, alice, settings):
+    from axes.models import AccessAttempt
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "alice", "password": "wrong"})
+    AccessAttempt.objects.update(attempt_time="2000-01-01T00:00:00Z")  # as if the cool-off had passed
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_admin_sign_in_is_throttled_too(client, staff, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post("/admin/login/", {"username": "staff", "password": "wrong"})
+    assert response.status_code == 429
+
+
+def test_password_reset_mails_a_link_that_sets_a_new_password(client, alice):
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert len(mail.outbox) == 1
+    link = re.search(r"http://\S+", mail.outbox[0].body).group(0)
+    response = client.get(link, follow=True)
+    assert response.status_code == 200
+    response = client.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": "a new long password 1", "new_password2": "a new long password 1"},
+    )
+    assert response.status_code == 302
+    assert client.post(reverse("login"), {"username": "alice", "password": "a new long password 1"}).status_code == 302
+
+
+def test_password_change_requires_the_old_password(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": "another long pass 2", "new_password2": "another long pass 2"},
+    )
+    assert response.status_code == 200
+    assert b"old password was entered incorrectly" in response.content
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": PASSWORD, "new_password1": "another long pass 2", "new_password2": "another long pass 2"},
+    )
+    assert response.status_code == 302

@@ -1,0 +1,96 @@
+"""Media metadata in DynamoDB (PynamoDB), not the Django ORM."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from mediahub.dynamo import register, table_meta
+
+
+class Status:
+    PENDING = "pending"
+    UPLOADED = "uploaded"
+    READY = "ready"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    ALL = (PENDING, UPLOADED, READY, REJECTED, FAILED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ByOwner(GlobalSecondaryIndex):
+    """Each user's gallery, newest first: one Query per page."""
+
+    class Meta:
+        index_name = "by-owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByStatus(GlobalSecondaryIndex):
+    """The admin's moderation lists, newest first per status."""
+
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+@register
+class MediaItem(Model):
+    Meta = table_meta("media")
+
+    id = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    caption = UnicodeAttribute(default="")
+    file_name = UnicodeAttribute()  # the uploader's name for the file: display and downloads only
+    object_key = UnicodeAttribute()  # chosen by the server, never by the client
+    declared_type = UnicodeAttribute()
+    detected_type = UnicodeAttribute(null=True)
+    size = NumberAttribute()
+    status = UnicodeAttribute(default=Status.PENDING)
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default_for_new=utcnow)
+    updated_at = UTCDateTimeAttribute(default_for_new=utcnow)
+    uploaded_at = UTCDateTimeAttribute(null=True)
+    processed_at = UTCDateTimeAttribute(null=True)
+    etag = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    animated = BooleanAttribute(null=True)
+    exif = JSONAttribute(null=True)
+    renditions = JSONAttribute(null=True)  # {"thumb.jpg": {"key": ..., "width": .., "height": .., "bytes": ..}, ...}
+    attempts = NumberAttribute(default=0)
+    downloads = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)  # set while pending, so abandoned uploads vanish on their own
+
+    by_owner = ByOwner()
+    by_status = ByStatus()
+
+    @property
+    def family(self) -> str:
+        """image, video or document: decides how the item is shown."""
+        return (self.detected_type or self.declared_type).split("/")[0].replace("application", "document")
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (Status.READY, Status.REJECTED, Status.FAILED)
