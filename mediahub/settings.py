@@ -157,6 +157,30 @@ RENDITIONS_BUCKET = env_str("RENDITIONS_BUCKET", "mediahub-local-renditions")
 DYNAMODB_TABLE_PREFIX = env_str("DYNAMODB_TABLE_PREFIX", "mediahub-local-")
 MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
 
+# --- Media ------------------------------------------------------------------------------------------------
+# The one list of accepted types (MIME type -> extension of the stored original). Pillow reads AVIF natively;
+# HEIC would need a plugin with native libraries, so it is not accepted.
+MEDIA_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/avif": "avif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "application/pdf": "pdf",
+}
+# Images larger than this many pixels are refused before decoding (decompression bombs).
+MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
+# Renditions made of every image: name -> longest side in pixels, and whether it is a square centre crop.
+# Each is written as JPEG and WebP.
+MEDIA_RENDITIONS = {
+    "thumb": {"size": 320, "crop": True},
+    "medium": {"size": 1024, "crop": False},
+    "large": {"size": 2048, "crop": False},
+}
+
 if AWS_ENDPOINT_URL:
     # The emulator accepts any credentials but botocore refuses to sign without some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
