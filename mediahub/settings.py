@@ -171,6 +171,8 @@ MEDIA_TYPES = {
     "video/webm": "webm",
     "application/pdf": "pdf",
 }
+# Items per gallery (and admin) page: one DynamoDB Query each.
+MEDIA_PAGE_SIZE = env_int("MEDIA_PAGE_SIZE", 24)
 # Images larger than this many pixels are refused before decoding (decompression bombs).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
 # Renditions made of every image: name -> longest side in pixels, and whether it is a square centre crop.
@@ -235,6 +237,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mediahub <noreply@localhost>
 
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
+CSRF_FAILURE_VIEW = "mediahub.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
@@ -253,5 +256,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+    "loggers": {name: {"level": "WARNING"} for name in ("botocore", "pynamodb", "axes")},
 }

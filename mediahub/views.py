@@ -1,6 +1,15 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import csrf
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers and `zappa status`: answers without touching AWS or the database."""
     return JsonResponse({"status": "ok"})
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """API callers get JSON; people get Django's page, which explains cookies and reloading."""
+    if request.path.startswith("/api/"):
+        message = "CSRF check failed: send the csrftoken cookie's value in an X-CSRFToken header."
+        return JsonResponse({"errors": {"csrf": [message]}}, status=403)
+    return csrf.csrf_failure(request, reason)

@@ -20,7 +20,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import override_settings
 
-from mediahub import aws
+from mediahub import aws, dynamo
 from mediahub.celery import app as celery_app
 from mediahub.localaws import start_server
 
@@ -56,30 +56,52 @@ def local_aws() -> Iterator[LocalAws]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def celery_worker(local_aws: LocalAws) -> Iterator[str]:
-    """A real Celery worker process on Redis, consuming a queue of its own; yields the queue name."""
+@pytest.fixture(autouse=True)
+def empty_aws(local_aws: LocalAws) -> Iterator[None]:
+    """Each test starts with empty tables and buckets, as each starts with an empty database."""
+    yield
+    for model in dynamo.registry:
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    s3 = aws.client("s3")
+    for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def celery_queue() -> str:
+    """Everything this session enqueues goes to Redis, on a queue of its own, before anything is sent."""
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("redis"):
         broker = "redis://127.0.0.1:6379/0"
     queue = f"mediahub-test-{uuid.uuid4().hex[:8]}"
+    celery_app.conf.update(broker_url=broker, result_backend=broker, task_default_queue=queue)
+    return queue
+
+
+@pytest.fixture(scope="session")
+def celery_worker(local_aws: LocalAws, celery_queue: str) -> Iterator[str]:
+    """A real Celery worker process consuming this session's queue; yields the queue name."""
     env = {
         **os.environ,
         **local_aws.env,
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": broker,
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "CELERY_BROKER_URL": celery_app.conf.broker_url,
+        "CELERY_RESULT_BACKEND": celery_app.conf.result_backend,
+        "CELERY_TASK_DEFAULT_QUEUE": celery_queue,
     }
-    celery_app.conf.update(broker_url=broker, result_backend=broker, task_default_queue=queue)
-    command = [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "-Q", queue, "--concurrency", "1"]
+    command = [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "-Q", celery_queue, "--concurrency", "1"]
     command += ["--without-gossip", "--without-mingle", "-l", "info"]
-    log_path = ROOT / ".data" / f"{queue}.log"
+    log_path = ROOT / ".data" / f"{celery_queue}.log"
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_for_worker(worker, log_path)
-        yield queue
+        yield celery_queue
     finally:
         worker.terminate()
         worker.wait(timeout=30)
@@ -134,3 +156,39 @@ def page(browser, live_server) -> Iterator:
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+def jpeg_bytes(width: int = 64, height: int = 48, color: str = "teal") -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def post_json(client, url: str, payload: dict | None = None, method: str = "post"):
+    import json
+
+    return getattr(client, method)(url, json.dumps(payload or {}), content_type="application/json")
+
+
+def upload_to_s3(upload: dict, data: bytes, content_type: str | None = None):
+    """Send bytes with a presigned POST, as a browser or script would, over HTTP."""
+    import requests
+
+    fields = dict(upload["fields"])
+    if content_type:
+        fields["Content-Type"] = content_type
+    return requests.post(upload["url"], data=fields, files={"file": ("file", data)}, timeout=30)
+
+
+def create_and_upload(client, data: bytes, *, content_type: str = "image/jpeg", size: int | None = None, **extra):
+    """The API's create step plus the upload; returns the create response's JSON."""
+    payload = {"fileName": "photo.jpg", "contentType": content_type, "size": size or len(data), "name": "A photo"}
+    response = post_json(client, "/api/media/", {**payload, **extra})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert upload_to_s3(body["upload"], data).status_code in (200, 204)
+    return body

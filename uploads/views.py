@@ -1,8 +1,105 @@
+"""Pages: the gallery, the upload page (with a no-JavaScript fallback), an item's page, downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from pynamodb.exceptions import PynamoDBException
+
+from uploads import selectors, services
+from uploads.filetypes import allowed_types
+from uploads.forms import DirectUploadForm, MediaFieldsForm
 
 
-@login_required
+def owner(request: HttpRequest) -> str:
+    return str(request.user.pk)
+
+
+def back_url(request: HttpRequest) -> str:
+    """Where the person came from, if it is this site; else the gallery."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(referer, {request.get_host()}, require_https=request.is_secure()):
+        return referer
+    return reverse("home")
+
+
+def media_page(view: Callable) -> Callable:
+    """Signed-in only; someone else's item is a 404; refusals and storage outages become messages, not 500s."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except services.NotFound:
+            raise Http404("No such media item.") from None
+        except (services.MediaError, selectors.BadCursor) as exc:
+            messages.error(request, str(exc))
+        except (ClientError, BotoCoreError, PynamoDBException):
+            messages.error(request, "Storage is unavailable right now; please try again in a moment.")
+        return redirect(back_url(request))
+
+    return wrapper
+
+
+@media_page
 def gallery(request: HttpRequest) -> HttpResponse:
-    return render(request, "uploads/gallery.html", {"items": []})
+    items, next_cursor = selectors.media_page_for_owner(owner_id=owner(request), cursor=request.GET.get("cursor"))
+    cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in items]
+    return render(request, "uploads/gallery.html", {"cards": cards, "next_cursor": next_cursor})
+
+
+@media_page
+def upload(request: HttpRequest) -> HttpResponse:
+    form = DirectUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        item = services.media_upload_direct(
+            owner_id=owner(request),
+            name=form.cleaned_data["name"],
+            caption=form.cleaned_data["caption"],
+            upload=form.cleaned_data["file"],
+        )
+        return redirect("media-uploaded", item.id)
+    context = {"form": form, "accept": ",".join(allowed_types()), "max_size": settings.MAX_UPLOAD_SIZE}
+    return render(request, "uploads/upload.html", context)
+
+
+@media_page
+def uploaded(request: HttpRequest, media_id: str) -> HttpResponse:
+    item = services.get_owned(owner_id=owner(request), media_id=media_id)
+    return render(request, "uploads/uploaded.html", {"item": item})
+
+
+@media_page
+def detail(request: HttpRequest, media_id: str) -> HttpResponse:
+    item = services.get_owned(owner_id=owner(request), media_id=media_id)
+    form = MediaFieldsForm(request.POST or None, initial={"name": item.name, "caption": item.caption})
+    if request.method == "POST" and form.is_valid():
+        services.media_update(owner_id=owner(request), media_id=media_id, **form.cleaned_data)
+        messages.success(request, "Saved.")
+        return redirect("media-detail", media_id)
+    context = {"item": item, "form": form, "renditions": selectors.rendition_urls(item)}
+    return render(request, "uploads/detail.html", context)
+
+
+@require_POST
+@media_page
+def delete(request: HttpRequest, media_id: str) -> HttpResponse:
+    services.media_delete(owner_id=owner(request), media_id=media_id)
+    messages.success(request, "Deleted, with all its files.")
+    return redirect("home")
+
+
+@media_page
+def download(request: HttpRequest, media_id: str) -> HttpResponse:
+    return redirect(services.media_download_url(owner_id=owner(request), media_id=media_id))

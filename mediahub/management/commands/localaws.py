@@ -25,7 +25,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Local AWS already answering at {settings.AWS_ENDPOINT_URL}; bootstrapping it.")
             bootstrap(report=self.stdout.write)
             return
-        server = start_server(*address)
+        start_server(*address)  # serves from daemon threads: they end with this process
         self.stdout.write(f"Local AWS (S3, DynamoDB) listening at {settings.AWS_ENDPOINT_URL}")
         if not no_bootstrap:
             bootstrap(report=self.stdout.write)
@@ -35,4 +35,3 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        server.stop()

@@ -1,0 +1,76 @@
+"""Validation of what a person or a script asks to upload; the same rules for the page, the API and the no-JS form."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from uploads.filetypes import allowed_types
+
+NAME_MAX = 200
+CAPTION_MAX = 2000
+FILE_NAME_MAX = 255
+
+
+def check_file_name(value: str) -> str:
+    """A plain file name: no folders, no control characters, no markup, at most 255 characters."""
+    if "/" in value or "\\" in value:
+        raise forms.ValidationError("The file name must not contain folders (/ or \\).")
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+        raise forms.ValidationError("The file name contains control characters.")
+    if "<" in value or ">" in value:
+        raise forms.ValidationError("The file name must not contain < or >.")
+    if len(value) > FILE_NAME_MAX:
+        raise forms.ValidationError(f"The file name is {len(value)} characters long; the limit is {FILE_NAME_MAX}.")
+    if value in (".", ".."):
+        raise forms.ValidationError("That is not a file name.")
+    return value
+
+
+def check_content_type(value: str) -> str:
+    if value not in allowed_types():
+        accepted = ", ".join(sorted(allowed_types()))
+        raise forms.ValidationError(f"Files of type {value or 'unknown'} are not accepted. Accepted: {accepted}.")
+    return value
+
+
+def check_size(value: int) -> int:
+    if value <= 0:
+        raise forms.ValidationError("The file is empty.")
+    if value > settings.MAX_UPLOAD_SIZE:
+        raise forms.ValidationError(
+            f"The file is {filesizeformat(value)}; the limit is {filesizeformat(settings.MAX_UPLOAD_SIZE)}."
+        )
+    return value
+
+
+class MediaFieldsForm(forms.Form):
+    """The name and caption a person gives an item."""
+
+    name = forms.CharField(max_length=NAME_MAX)
+    caption = forms.CharField(max_length=CAPTION_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class UploadRequestForm(MediaFieldsForm):
+    """A request for a presigned upload: the file is described, not sent."""
+
+    # camelCase: these are the JSON API's field names.
+    fileName = forms.CharField(strip=False, validators=[check_file_name])
+    contentType = forms.CharField(validators=[check_content_type])
+    size = forms.IntegerField(validators=[check_size])
+
+
+class DirectUploadForm(MediaFieldsForm):
+    """The same upload without JavaScript: the file comes through Django."""
+
+    file = forms.FileField()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        check_file_name(upload.name)
+        check_content_type(upload.content_type)
+        check_size(upload.size)
+        return upload

@@ -1,0 +1,66 @@
+"""Reads of media: one DynamoDB Query per page, with an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from django.conf import settings
+
+from uploads import storage
+from uploads.models import MediaItem
+
+
+class BadCursor(ValueError):
+    """The cursor was not one we handed out."""
+
+
+def encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | None:
+    """Back to DynamoDB's last evaluated key; it must name the same partition the caller asks for."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise BadCursor("That page link is not valid.") from None
+    if not isinstance(key, dict) or any(key.get(name) != {"S": value} for name, value in expected.items()):
+        raise BadCursor("That page link is not valid.")
+    return key
+
+
+Page = tuple[list[MediaItem], str | None]
+
+
+def media_page_for_owner(*, owner_id: str, cursor: str | None) -> Page:
+    """The owner's items, newest first, and the cursor of the next page (None on the last)."""
+    return _page(MediaItem.by_owner, "owner_id", owner_id, cursor)
+
+
+def media_page_by_status(*, status: str, cursor: str | None) -> Page:
+    """Every owner's items in one status, newest first: the admin's moderation list."""
+    return _page(MediaItem.by_status, "status", status, cursor)
+
+
+def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
+    start = decode_cursor(cursor, expected={hash_name: hash_value})
+    size = settings.MEDIA_PAGE_SIZE
+    results = index.query(hash_value, scan_index_forward=False, limit=size, page_size=size, last_evaluated_key=start)
+    items = list(results)
+    return items, encode_cursor(results.last_evaluated_key)
+
+
+def rendition_urls(item: MediaItem) -> dict[str, dict]:
+    """Short-lived links to each rendition: {name: {"width", "height", "jpg": url, "webp": url}}."""
+    urls = {}
+    for name, rendition in (item.renditions or {}).items():
+        entry = {"width": rendition["width"], "height": rendition["height"]}
+        entry.update({ext: storage.rendition_url(f["key"]) for ext, f in rendition["files"].items()})
+        urls[name] = entry
+    return urls

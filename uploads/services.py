@@ -1,0 +1,195 @@
+"""Everything that changes media: presigning, completing, editing, deleting, enqueueing.
+
+Views, the API, tasks and Lambda handlers parse input, call one of these, and shape the output.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from uploads import storage
+from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
+from uploads.models import MediaItem, Status, utcnow
+
+log = logging.getLogger(__name__)
+
+UPLOAD_URL_SECONDS = 60
+PENDING_LIFETIME = timedelta(days=1)
+
+
+class MediaError(Exception):
+    """A request that cannot be done, with a message for a person."""
+
+    def __init__(self, message: str, *, field: str = "__all__") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(MediaError):
+    def __init__(self) -> None:
+        super().__init__("No such media item.")
+
+
+class Conflict(MediaError):
+    pass
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    item: MediaItem
+    url: str
+    fields: dict[str, str]
+    expires_in: int = UPLOAD_URL_SECONDS
+
+
+def object_key(owner_id: str, media_id: str, content_type: str) -> str:
+    return f"uploads/{owner_id}/{media_id}/original.{allowed_types()[content_type]}"
+
+
+def get_owned(*, owner_id: str, media_id: str) -> MediaItem:
+    """The item, if it exists and belongs to `owner_id`; someone else's id is as unknown as a made-up one."""
+    try:
+        item = MediaItem.get(media_id)
+    except DoesNotExist:
+        raise NotFound() from None
+    if item.owner_id != owner_id:
+        raise NotFound()
+    return item
+
+
+def media_create(
+    *, owner_id: str, name: str, caption: str, file_name: str, content_type: str, size: int
+) -> UploadTicket:
+    """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key."""
+    media_id = uuid.uuid4().hex
+    item = MediaItem(
+        media_id,
+        owner_id=owner_id,
+        name=name,
+        caption=caption,
+        file_name=file_name,
+        object_key=object_key(owner_id, media_id, content_type),
+        declared_type=content_type,
+        size=size,
+        expires_at=PENDING_LIFETIME,
+    )
+    item.save(condition=MediaItem.id.does_not_exist())
+    post = storage.presigned_post(item.object_key, content_type=content_type, size=size, expires=UPLOAD_URL_SECONDS)
+    return UploadTicket(item=item, url=post["url"], fields=post["fields"])
+
+
+def media_upload_direct(*, owner_id: str, name: str, caption: str, upload: UploadedFile) -> MediaItem:
+    """The no-JavaScript path: stream the file to the item's key through django-storages, then complete it."""
+    ticket = media_create(
+        owner_id=owner_id,
+        name=name,
+        caption=caption,
+        file_name=upload.name,
+        content_type=upload.content_type,
+        size=upload.size,
+    )
+    storage.save_original(ticket.item.object_key, upload)
+    return media_complete(owner_id=owner_id, media_id=ticket.item.id)
+
+
+def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
+    """Check what really arrived; reject it with a reason, or mark it uploaded and hand it to processing."""
+    item = get_owned(owner_id=owner_id, media_id=media_id)
+    if item.status != Status.PENDING:
+        raise Conflict(f"This upload was already completed (it is {item.status}).")
+    reason = _check_arrival(item)
+    if reason:
+        storage.delete_original(item.object_key)
+        _transition(item, Status.REJECTED, reason=reason)
+        return item
+    _transition(item, Status.UPLOADED)
+    enqueue_processing(item)
+    return item
+
+
+def _check_arrival(item: MediaItem) -> str | None:
+    head = storage.head_original(item.object_key)
+    if head is None:
+        return "The file never arrived: the upload failed or its link expired. Please upload it again."
+    if head["ContentLength"] != item.size:
+        return f"The file is {head['ContentLength']} bytes but {item.size} were declared."
+    detected = sniff(storage.read_original_head(item.object_key, SNIFF_BYTES))
+    if detected is None or family(detected) != family(item.declared_type):
+        what = f"a {family(detected)} ({detected})" if detected else "not a file type mediahub accepts"
+        return f"The file says it is {item.declared_type}, but its content is {what}."
+    item.detected_type = detected
+    item.etag = head["ETag"].strip('"')
+    return None
+
+
+def _transition(item: MediaItem, status: str, *, reason: str | None = None, extra: list | None = None) -> None:
+    """Move a pending item on, only if it is still pending: a late or repeated call never moves it backwards."""
+    now = utcnow()
+    actions = [MediaItem.status.set(status), MediaItem.updated_at.set(now), MediaItem.expires_at.remove()]
+    if status == Status.UPLOADED:
+        actions += [
+            MediaItem.uploaded_at.set(now),
+            MediaItem.detected_type.set(item.detected_type),
+            MediaItem.etag.set(item.etag),
+        ]
+    if reason:
+        actions.append(MediaItem.reason.set(reason))
+    try:
+        item.update(actions=actions + (extra or []), condition=MediaItem.status == Status.PENDING)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            raise Conflict("This upload was completed by another request.") from None
+        raise
+
+
+def _condition_failed(exc: UpdateError | PutError | DeleteError) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def enqueue_processing(item: MediaItem) -> None:
+    from uploads.tasks import process_media
+
+    process_media.delay(settings.UPLOADS_BUCKET, item.object_key)
+
+
+def media_update(*, owner_id: str, media_id: str, name: str, caption: str) -> MediaItem:
+    item = get_owned(owner_id=owner_id, media_id=media_id)
+    item.update(
+        actions=[MediaItem.name.set(name), MediaItem.caption.set(caption), MediaItem.updated_at.set(utcnow())],
+        condition=_still_owned(owner_id),
+    )
+    return item
+
+
+def _still_owned(owner_id: str) -> Condition:
+    return MediaItem.owner_id == owner_id
+
+
+def media_delete(*, owner_id: str, media_id: str) -> None:
+    delete_item(get_owned(owner_id=owner_id, media_id=media_id))
+
+
+def delete_item(item: MediaItem) -> None:
+    """Objects first, record last: a failure half way leaves the record, so deleting again finishes the job."""
+    storage.delete_item_objects(owner_id=item.owner_id, media_id=item.id)
+    item.delete()
+
+
+def media_download_url(*, owner_id: str, media_id: str) -> str:
+    """Count a download (atomically) and return a 60-second link that saves the original under its own name."""
+    item = get_owned(owner_id=owner_id, media_id=media_id)
+    if item.status not in (Status.UPLOADED, Status.READY):
+        raise Conflict("This file is not available for download.")
+    item.update(actions=[MediaItem.downloads.add(1)])
+    return storage.download_url(
+        item.object_key, file_name=item.file_name, content_type=item.detected_type or item.declared_type
+    )
