@@ -205,6 +205,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(LOCAL_DATA_DIR / "broker"),
         "data_folder_out": str(LOCAL_DATA_DIR / "broker"),
         "processed_folder": str(LOCAL_DATA_DIR / "broker-processed"),
+        "control_folder": str(LOCAL_DATA_DIR / "broker-control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")

@@ -1,0 +1,152 @@
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.conftest import create_and_upload, jpeg_bytes, post_json
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice_item(client, alice):
+    client.force_login(alice)
+    body = create_and_upload(client, jpeg_bytes(), fileName="Été à la plage.jpg")
+    assert post_json(client, f"/api/media/{body['id']}/complete").status_code == 202
+    client.logout()
+    return body["id"]
+
+
+def test_gallery_lists_only_my_items(client, alice, bob, alice_item):
+    client.force_login(bob)
+    assert alice_item not in client.get("/").content.decode()
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert f"/media/{alice_item}/" in page
+    assert "Processing" in page  # not yet processed
+
+
+def test_no_javascript_upload_streams_through_django_then_confirms(client, alice):
+    client.force_login(alice)
+    data = jpeg_bytes()
+    upload = SimpleUploadedFile("cat.jpg", data, content_type="image/jpeg")
+    response = client.post("/upload/", {"name": "Cat", "caption": "Sleeping", "file": upload})
+    assert response.status_code == 302
+    confirmation = client.get(response.url)
+    text = confirmation.content.decode()
+    assert confirmation.status_code == 200
+    for expected in ("Uploaded", "Cat", "Sleeping", "cat.jpg", "image/jpeg", f"{len(data)} bytes", "Download"):
+        assert expected in text
+
+
+def test_no_javascript_upload_refuses_an_unknown_type_with_a_message(client, alice):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("page.html", b"<html></html>", content_type="text/html")
+    response = client.post("/upload/", {"name": "x", "file": upload})
+    assert response.status_code == 200
+    assert "text/html are not accepted" in response.content.decode()
+
+
+def test_no_javascript_upload_rejects_content_posing_as_an_image(client, alice):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("x.jpg", b"PK\x03\x04 a zip file", content_type="image/jpeg")
+    response = client.post("/upload/", {"name": "x", "file": upload}, follow=True)
+    assert "Not accepted" in response.content.decode()
+    assert "its content is not a file type mediahub accepts" in response.content.decode()
+
+
+def test_download_counts_and_redirects_to_a_short_lived_attachment_link(client, alice, alice_item):
+    client.force_login(alice)
+    response = client.get(f"/media/{alice_item}/download/")
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.url).query)
+    assert query["X-Amz-Expires"] == ["60"]
+    disposition = query["response-content-disposition"][0]
+    assert disposition.startswith('attachment; filename="t  la plage.jpg"')
+    assert "filename*=UTF-8''%C3%89t%C3%A9%20%C3%A0%20la%20plage.jpg" in disposition
+    fetched = requests.get(response.url, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.headers["Content-Type"] == "image/jpeg"
+    assert fetched.headers["Content-Disposition"] == disposition
+    assert '<dd data-testid="downloads">1</dd>' in client.get(f"/media/{alice_item}/").content.decode()
+
+
+def test_detail_page_edits_name_and_caption(client, alice, alice_item):
+    client.force_login(alice)
+    response = client.post(f"/media/{alice_item}/", {"name": "Renamed", "caption": "New words"}, follow=True)
+    text = response.content.decode()
+    assert "Saved." in text
+    assert "Renamed" in text
+    assert "New words" in text
+
+
+def test_detail_page_shows_field_errors(client, alice, alice_item):
+    client.force_login(alice)
+    response = client.post(f"/media/{alice_item}/", {"name": "", "caption": ""})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+
+
+def test_delete_from_the_page_removes_the_item(client, alice, alice_item):
+    client.force_login(alice)
+    response = client.post(f"/media/{alice_item}/delete/", follow=True)
+    assert "Deleted" in response.content.decode()
+    assert client.get(f"/media/{alice_item}/").status_code == 404
+
+
+def test_pages_send_nosniff(client, alice):
+    client.force_login(alice)
+    assert client.get("/").headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/media/{id}/"),
+        ("post", "/media/{id}/"),
+        ("get", "/media/{id}/uploaded/"),
+        ("get", "/media/{id}/download/"),
+        ("post", "/media/{id}/delete/"),
+    ],
+)
+def test_someone_elses_item_is_a_404_on_every_page(client, bob, alice_item, method, url):
+    client.force_login(bob)
+    response = getattr(client, method)(url.format(id=alice_item), {"name": "mine now"} if method == "post" else None)
+    assert response.status_code == 404
+    assert client.get("/media/00000000000000000000000000000000/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("get", ""), ("patch", ""), ("delete", ""), ("post", "/complete")],
+)
+def test_someone_elses_item_is_a_404_in_the_api(client, bob, alice_item, method, url):
+    client.force_login(bob)
+    path = f"/api/media/{alice_item}{url}"
+    response = client.get(path) if method == "get" else post_json(client, path, {"name": "mine"}, method=method)
+    assert response.status_code == 404
+    assert response.json() == {"errors": {"id": ["No such media item."]}}
+
+
+def test_owner_still_has_the_item_after_others_tried(client, alice, bob, alice_item):
+    client.force_login(bob)
+    client.post(f"/media/{alice_item}/delete/")
+    client.force_login(alice)
+    assert client.get(f"/api/media/{alice_item}").json()["name"] == "A photo"
+
+
+def test_storage_outage_is_a_message_not_a_500(client, alice, settings):
+    from mediahub import aws
+
+    client.force_login(alice)
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens there
+    settings.DYNAMODB_TABLE_PREFIX = "unreachable-"  # a new table name makes PynamoDB reconnect
+    try:
+        response = post_json(
+            client, "/api/media/", {"fileName": "a.jpg", "contentType": "image/jpeg", "size": 3, "name": "n"}
+        )
+        assert response.status_code == 503
+        assert "try again" in response.json()["errors"]["storage"][0]
+    finally:
+        aws._client.cache_clear()
