@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from mediahub import aws, dynamo
+from mediahub.bootstrap import ensure_bucket
 from mediahub.celery import app as celery_app
 from mediahub.localaws import start_server
 
@@ -151,6 +152,10 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
+    # The buckets' CORS rules admit only the site's origin: here, the live server's.
+    with override_settings(SITE_URL=live_server.url):
+        for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
+            ensure_bucket(bucket)
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15000)

@@ -86,8 +86,7 @@
         fileName: file.name, contentType: file.type, size: file.size, name: fields.name || file.name, caption: fields.caption,
       });
       await sendToS3(created.upload, file, ui);
-      ui.progress.value = 100;
-      ui.status.textContent = "100% (" + humanSize(file.size) + ") · checking…";
+      ui.status.textContent += " · checking…";
       await api(form.dataset.api + created.id + "/complete", {});
       ui.status.textContent = "Done.";
       return created.id;
