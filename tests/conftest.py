@@ -24,6 +24,7 @@ from mediahub import aws, dynamo
 from mediahub.bootstrap import ensure_bucket
 from mediahub.celery import app as celery_app
 from mediahub.localaws import start_server
+from uploads import storage
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -65,12 +66,8 @@ def empty_aws(local_aws: LocalAws) -> Iterator[None]:
         with model.batch_write() as batch:
             for item in model.scan():
                 batch.delete(item)
-    s3 = aws.client("s3")
     for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
-            if keys:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+        storage.delete_prefix(bucket, "")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -79,11 +79,11 @@ def delete_original(key: str) -> None:
 
 def delete_item_objects(*, owner_id: str, media_id: str) -> None:
     """Every object of an item in both buckets: the original and all renditions."""
-    _delete_prefix(settings.UPLOADS_BUCKET, f"uploads/{owner_id}/{media_id}/")
-    _delete_prefix(settings.RENDITIONS_BUCKET, f"renditions/{owner_id}/{media_id}/")
+    delete_prefix(settings.UPLOADS_BUCKET, f"uploads/{owner_id}/{media_id}/")
+    delete_prefix(settings.RENDITIONS_BUCKET, f"renditions/{owner_id}/{media_id}/")
 
 
-def _delete_prefix(bucket: str, prefix: str) -> None:
+def delete_prefix(bucket: str, prefix: str) -> None:
     s3 = client("s3")
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]

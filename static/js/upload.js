@@ -44,14 +44,15 @@
     return messages.join(" ") || "Something went wrong; please try again.";
   }
 
-  async function api(url, payload) {
+  // okStatuses: answers that count as success besides 2xx (409 on complete: processing got there first).
+  async function api(url, payload, okStatuses) {
     const response = await fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
       body: JSON.stringify(payload),
     });
     const body = await response.json().catch(function () { return {}; });
-    if (!response.ok) throw new Error(firstError(body));
+    if (!response.ok && !(okStatuses || []).includes(response.status)) throw new Error(firstError(body));
     return body;
   }
 
@@ -87,7 +88,7 @@
       });
       await sendToS3(created.upload, file, ui);
       ui.status.textContent += " · checking…";
-      await api(form.dataset.api + created.id + "/complete", {});
+      await api(form.dataset.api + created.id + "/complete", {}, [409]);
       ui.status.textContent = "Done.";
       return created.id;
     } catch (err) {

@@ -210,3 +210,25 @@ def test_a_forged_cursor_is_refused(alice_client):
     response = alice_client.get("/api/media/", {"cursor": "not-a-cursor"})
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
+
+
+def test_delete_that_fails_half_way_keeps_the_record_so_a_retry_finishes(alice_client, monkeypatch):
+    from uploads import storage
+
+    body = create_and_upload(alice_client, jpeg_bytes())
+    key = body["upload"]["fields"]["key"]
+    real_delete_prefix = storage.delete_prefix
+
+    def fail_on_renditions(bucket, prefix):
+        if bucket == settings.RENDITIONS_BUCKET:
+            raise storage.ClientError({"Error": {"Code": "InternalError", "Message": "boom"}}, "DeleteObjects")
+        real_delete_prefix(bucket, prefix)
+
+    monkeypatch.setattr(storage, "delete_prefix", fail_on_renditions)
+    assert alice_client.delete(f"/api/media/{body['id']}").status_code == 503
+    assert alice_client.get(f"/api/media/{body['id']}").status_code == 200  # the record stays: nothing orphaned
+
+    monkeypatch.setattr(storage, "delete_prefix", real_delete_prefix)
+    assert alice_client.delete(f"/api/media/{body['id']}").status_code == 204
+    assert alice_client.get(f"/api/media/{body['id']}").status_code == 404
+    assert "Contents" not in aws_client("s3").list_objects_v2(Bucket=settings.UPLOADS_BUCKET, Prefix=key)
