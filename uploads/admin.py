@@ -62,7 +62,7 @@ def media_detail(request: HttpRequest, media_id: str) -> HttpResponse:
         "title": item.name,
         "item": item,
         "owner": owner,
-        "renditions": selectors.rendition_urls(item),
+        "renditions": selectors.rendition_urls(item, ("thumb",)),
     }
     return render(request, "admin/uploads/media_detail.html", context)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterator
+from datetime import datetime
 
 from django.conf import settings
 
@@ -56,11 +58,22 @@ def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
     return items, encode_cursor(results.last_evaluated_key)
 
 
-def rendition_urls(item: MediaItem) -> dict[str, dict]:
-    """Short-lived links to each rendition: {name: {"width", "height", "jpg": url, "webp": url}}."""
+def rendition_urls(item: MediaItem, names: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Links to the renditions a page shows (all when `names` is None): {name: {"width", "height", ext: url}}."""
     urls = {}
     for name, rendition in (item.renditions or {}).items():
-        entry = {"width": rendition["width"], "height": rendition["height"]}
-        entry.update({ext: storage.rendition_url(f["key"]) for ext, f in rendition["files"].items()})
-        urls[name] = entry
+        if names is None or name in names:
+            entry = {"width": rendition["width"], "height": rendition["height"]}
+            entry.update({ext: storage.rendition_url(f["key"]) for ext, f in rendition["files"].items()})
+            urls[name] = entry
     return urls
+
+
+def media_to_reprocess(*, status: str, owner_id: str | None, before: datetime) -> tuple[int, Iterator[MediaItem]]:
+    """How many items match, and the items: by owner or by status, created before `before`; Queries only."""
+    if owner_id:
+        index, hash_value, condition = MediaItem.by_owner, owner_id, MediaItem.status == status
+    else:
+        index, hash_value, condition = MediaItem.by_status, status, None
+    args = (hash_value, MediaItem.created_at < before)
+    return index.count(*args, filter_condition=condition), index.query(*args, filter_condition=condition)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import IO
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -9,7 +13,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from storages.backends.s3 import S3Storage
 
-from mediahub.aws import client
+from mediahub.aws import client, presigned_get
+
+RENDITION_URL_WINDOW = 300
 
 
 class MediaStorage(S3Storage):
@@ -93,16 +99,8 @@ def delete_prefix(bucket: str, prefix: str) -> None:
 
 def download_url(key: str, *, file_name: str, content_type: str) -> str:
     """A 60-second link that saves the original as an attachment under its original name."""
-    return client("s3").generate_presigned_url(
-        "get_object",
-        Params={
-            "Bucket": settings.UPLOADS_BUCKET,
-            "Key": key,
-            "ResponseContentDisposition": attachment_header(file_name),
-            "ResponseContentType": content_type,
-        },
-        ExpiresIn=60,
-    )
+    params = {"response-content-disposition": attachment_header(file_name), "response-content-type": content_type}
+    return presigned_get(settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
 def attachment_header(file_name: str) -> str:
@@ -111,8 +109,40 @@ def attachment_header(file_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
-def rendition_url(key: str, *, expires: int = 300) -> str:
-    """A short-lived link to a rendition, for <img> tags."""
-    return client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": settings.RENDITIONS_BUCKET, "Key": key}, ExpiresIn=expires
+def rendition_url(key: str) -> str:
+    """A short-lived link to a rendition, for <img> tags.
+
+    Signed at the start of a 5-minute window, so a page shows the same URLs all window long and the browser's
+    cache keeps working; each link stays valid 5 to 10 minutes after the page is made.
+    """
+    now = int(time.time())
+    window_start = datetime.fromtimestamp(now - now % RENDITION_URL_WINDOW, UTC)
+    return presigned_get(settings.RENDITIONS_BUCKET, key, expires=2 * RENDITION_URL_WINDOW, now=window_start)
+
+
+def download_original(key: str, fp: IO[bytes], chunk_size: int = 1024 * 1024) -> str:
+    """Stream the original into `fp` in chunks (memory stays bounded) and return its sha256."""
+    body = client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=key)["Body"]
+    digest = hashlib.sha256()
+    for chunk in body.iter_chunks(chunk_size):
+        digest.update(chunk)
+        fp.write(chunk)
+    fp.seek(0)
+    return digest.hexdigest()
+
+
+def put_rendition(key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+    client("s3").put_object(
+        Bucket=settings.RENDITIONS_BUCKET, Key=key, Body=data, ContentType=content_type, CacheControl=cache_control
     )
+
+
+def quarantine_original(key: str) -> None:
+    """Move a refused original under quarantine/, where a lifecycle rule removes it later."""
+    s3 = client("s3")
+    s3.copy_object(
+        Bucket=settings.UPLOADS_BUCKET,
+        Key=f"quarantine/{key}",
+        CopySource={"Bucket": settings.UPLOADS_BUCKET, "Key": key},
+    )
+    s3.delete_object(Bucket=settings.UPLOADS_BUCKET, Key=key)

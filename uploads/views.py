@@ -55,7 +55,7 @@ def media_page(view: Callable) -> Callable:
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
     items, next_cursor = selectors.media_page_for_owner(owner_id=owner(request), cursor=request.GET.get("cursor"))
-    cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in items]
+    cards = [{"item": item, "renditions": selectors.rendition_urls(item, ("thumb",))} for item in items]
     return render(request, "uploads/gallery.html", {"cards": cards, "next_cursor": next_cursor})
 
 
@@ -88,7 +88,7 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
         services.media_update(owner_id=owner(request), media_id=media_id, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect("media-detail", media_id)
-    context = {"item": item, "form": form, "renditions": selectors.rendition_urls(item)}
+    context = {"item": item, "form": form, "renditions": selectors.rendition_urls(item, ("medium",))}
     return render(request, "uploads/detail.html", context)
 
 
