@@ -1,0 +1,352 @@
+"""uploads.imaging: every file here is made by the test itself, most of them in a few hundred bytes."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+import zipfile
+import zlib
+
+import pytest
+from PIL import EpsImagePlugin, ExifTags, Image, ImageCms, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
+
+from uploads.imaging import BadMedia, ImageResult, Rendition, render
+
+SMALL = {"small": {"size": 200, "crop": False}}
+RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
+
+
+def encoded(im: Image.Image, fmt: str, **options) -> io.BytesIO:
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **options)
+    buffer.seek(0)
+    return buffer
+
+
+def opened(rendition: Rendition) -> Image.Image:
+    return Image.open(io.BytesIO(rendition.data))
+
+
+def only(result: ImageResult, name: str, ext: str) -> Rendition:
+    [rendition] = [r for r in result.renditions if r.name == name and r.ext == ext]
+    return rendition
+
+
+def near(pixel: tuple[int, ...], colour: tuple[int, ...], tolerance: int = 40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=False))
+
+
+def png_header(width: int, height: int) -> io.BytesIO:
+    """A PNG that declares width x height RGB pixels but holds almost no data: small on disk, huge if decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return io.BytesIO(b"\x89PNG\r\n\x1a\n" + body)
+
+
+def photo(size: tuple[int, int]) -> Image.Image:
+    """Detailed enough that a truncated copy really misses picture data."""
+    return Image.effect_noise(size, 60).convert("RGB")
+
+
+# --- what is refused ---------------------------------------------------------------------------------------
+
+
+def test_decompression_bomb_is_rejected_before_decoding(monkeypatch):
+    bomb = png_header(30000, 30000)
+    assert len(bomb.getvalue()) < 200
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("the bomb was decoded"))
+    with pytest.raises(BadMedia, match="limit of 50 megapixels"):
+        render(bomb, max_pixels=50_000_000)
+
+
+def test_image_over_the_pixel_limit_is_rejected_from_its_header(monkeypatch):
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("the image was decoded"))
+    with pytest.raises(BadMedia) as refused:
+        render(png_header(8000, 8000), max_pixels=50_000_000)
+    assert str(refused.value) == "The image is 8000×8000 pixels; the limit is 50 megapixels."
+
+
+def test_pillow_bomb_warning_is_refused_even_with_a_higher_setting_and_filters_are_restored():
+    filters = list(warnings.filters)
+    # 100 MP: above Pillow's own limit (89.5 MP), where it only warns; a larger setting cannot lift that.
+    with pytest.raises(BadMedia, match=r"limit of 89\.5 megapixels"):
+        render(png_header(10000, 10000), max_pixels=500_000_000)
+    assert warnings.filters == filters
+
+
+def test_pixel_limit_and_renditions_default_to_settings_read_at_call_time(settings):
+    settings.MAX_IMAGE_PIXELS = 100
+    with pytest.raises(BadMedia, match=r"the limit is 0\.0001 megapixels"):
+        render(encoded(Image.new("RGB", (20, 20)), "PNG"))
+    settings.MAX_IMAGE_PIXELS = 50_000_000
+    settings.MEDIA_RENDITIONS = {"tiny": {"size": 16, "crop": True}}
+    result = render(encoded(Image.new("RGB", (20, 20)), "PNG"))
+    assert {(r.name, r.width, r.height) for r in result.renditions} == {("tiny", 16, 16)}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"<!doctype html><html><body><h1>Hello</h1></body></html>", "not an image"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>', "not an image"),
+        (b"%PDF-1.7\n1 0 obj << >> endobj\n", "not an image"),
+        (b"\xff\xd8\xff", "not a valid image"),
+    ],
+    ids=["zero-bytes", "html", "svg-with-script", "pdf", "jpeg-signature-only"],
+)
+def test_files_that_are_not_images_are_refused(data, reason):
+    with pytest.raises(BadMedia, match=reason):
+        render(io.BytesIO(data))
+
+
+def test_zip_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("picture.jpg", encoded(Image.new("RGB", (8, 8)), "JPEG").getvalue())
+    with pytest.raises(BadMedia, match="not an image mediahub accepts"):
+        render(buffer)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
+def test_truncated_image_is_refused_not_rendered_half_grey(fmt):
+    whole = encoded(photo((400, 300)).convert("P") if fmt == "GIF" else photo((400, 300)), fmt).getvalue()
+    assert not ImageFile.LOAD_TRUNCATED_IMAGES
+    with pytest.raises(BadMedia, match=r"not a valid image \(it is truncated\)"):
+        render(io.BytesIO(whole[: len(whole) * 2 // 3]))
+
+
+def test_eps_and_psd_are_refused_without_being_parsed(monkeypatch):
+    eps = encoded(Image.new("RGB", (10, 10)), "EPS")
+    header = struct.pack(">HIIHH", 3, 4, 4, 8, 3) + struct.pack(">III", 0, 0, 0) + struct.pack(">H", 0)
+    psd = io.BytesIO(b"8BPS\0\1" + b"\0" * 6 + header + b"\x80" * 48)
+    # Both are real enough for Pillow when it is allowed every reader...
+    assert (Image.open(eps).format, Image.open(psd).format) == ("EPS", "PSD")
+    parsed = []
+    monkeypatch.setattr(EpsImagePlugin.EpsImageFile, "_open", lambda self: parsed.append("EPS"))
+    monkeypatch.setattr(PsdImagePlugin.PsdImageFile, "_open", lambda self: parsed.append("PSD"))
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", lambda *args, **kwargs: parsed.append("Ghostscript"))
+    # ...but render() only lets the accepted formats' readers look at a file.
+    for file in (eps, psd):
+        with pytest.raises(BadMedia, match="not an image mediahub accepts"):
+            render(file)
+    assert parsed == []
+
+
+def test_types_not_allowed_are_refused():
+    with pytest.raises(BadMedia, match=r"accepts \(JPEG\)"):
+        render(encoded(Image.new("RGB", (8, 8)), "PNG"), allowed=("image/jpeg",))
+
+
+# --- what is accepted, and how it comes out ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"),
+    [
+        ("JPEG", "image/jpeg"),
+        ("PNG", "image/png"),
+        ("WEBP", "image/webp"),
+        ("GIF", "image/gif"),
+        ("AVIF", "image/avif"),
+    ],
+)
+def test_every_accepted_format_is_rendered(fmt, mime):
+    result = render(encoded(Image.new("RGB", (64, 48), RED), fmt), renditions=SMALL)
+    assert (result.format, result.width, result.height, result.animated) == (mime, 64, 48, False)
+    assert near(opened(only(result, "small", "jpg")).getpixel((32, 24)), RED)
+
+
+def test_renditions_are_jpeg_and_webp_with_the_right_content_types():
+    result = render(encoded(photo((1200, 900)), "JPEG"), renditions=SMALL)
+    assert [(r.name, r.ext, r.content_type) for r in result.renditions] == [
+        ("small", "jpg", "image/jpeg"),
+        ("small", "webp", "image/webp"),
+    ]
+    for rendition in result.renditions:
+        im = opened(rendition)
+        assert (im.format, im.size) == ({"jpg": "JPEG", "webp": "WEBP"}[rendition.ext], (200, 150))
+    assert opened(result.renditions[0]).info.get("progressive")
+
+
+def test_large_landscape_gets_a_square_centre_thumb_and_fitted_sizes(settings):
+    # Blue margins wider than the square crop leaves out; red in between.
+    im = Image.new("RGB", (4800, 3200), "blue")
+    ImageDraw.Draw(im).rectangle((790, 0, 4010, 3200), fill=RED)
+    result = render(encoded(im, "JPEG"))
+    sizes = {(r.name, r.ext): (r.width, r.height) for r in result.renditions}
+    assert sizes == {
+        ("thumb", "jpg"): (320, 320),
+        ("thumb", "webp"): (320, 320),
+        ("medium", "jpg"): (1024, 683),
+        ("medium", "webp"): (1024, 683),
+        ("large", "jpg"): (2048, 1365),
+        ("large", "webp"): (2048, 1365),
+    }
+    thumb = opened(only(result, "thumb", "jpg"))
+    assert thumb.size == (320, 320)
+    assert all(near(thumb.getpixel(xy), RED) for xy in [(2, 2), (317, 2), (2, 317), (317, 317), (160, 160)])
+    assert max(opened(only(result, "medium", "webp")).size) == 1024
+
+
+def test_small_images_are_never_upscaled(settings):
+    result = render(encoded(Image.new("RGB", (200, 100), RED), "PNG"))
+    sizes = {r.name: (r.width, r.height) for r in result.renditions}
+    assert sizes == {"thumb": (100, 100), "medium": (200, 100), "large": (200, 100)}
+    assert all(opened(r).size == (r.width, r.height) for r in result.renditions)
+
+
+# EXIF orientation -> how the camera stored an upright picture (the inverse of the transpose that undoes it).
+STORED = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_so_renditions_are_upright(orientation, fmt):
+    # Red top left, blue top right: no flip or turn leaves both where they were.
+    upright = Image.new("RGB", (1600, 800), WHITE)
+    ImageDraw.Draw(upright).rectangle((0, 0, 399, 399), fill=RED)
+    ImageDraw.Draw(upright).rectangle((1200, 0, 1599, 399), fill=BLUE)
+    stored = upright.transpose(STORED[orientation]) if STORED[orientation] is not None else upright
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    result = render(encoded(stored, fmt, exif=exif.tobytes()), renditions=SMALL)
+    assert (result.width, result.height) == (1600, 800)
+    small = opened(only(result, "small", "jpg"))
+    assert small.size == (200, 100)
+    assert near(small.getpixel((20, 20)), RED)
+    assert near(small.getpixel((180, 20)), BLUE)
+    assert near(small.getpixel((20, 80)), WHITE)
+    assert near(small.getpixel((180, 80)), WHITE)
+
+
+def test_large_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
+    """DCT scaling: a JPEG much larger than its renditions never exists at full size in memory."""
+    decoded = []
+    draft = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        result = draft(self, mode, size)
+        decoded.append(self.size)
+        return result
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+    result = render(encoded(Image.new("RGB", (4000, 3000)), "JPEG"), renditions=SMALL)
+    assert decoded == [(500, 375)]  # 1/8 scale, still at least 200 pixels wide
+    assert (result.width, result.height) == (4000, 3000)
+
+
+def test_cmyk_jpeg_comes_out_in_the_right_colours():
+    cmyk = encoded(Image.new("CMYK", (64, 64), (0, 255, 255, 0)), "JPEG")  # pure red ink; Adobe-style, inverted
+    assert b"Adobe" in cmyk.getvalue()
+    result = render(cmyk, renditions=SMALL)
+    for ext in ("jpg", "webp"):
+        im = opened(only(result, "small", ext))
+        assert im.mode == "RGB"
+        assert near(im.getpixel((32, 32)), RED)
+
+
+def test_16_bit_png_is_scaled_to_8_bit_not_clipped():
+    # 30000 of 65535: a mid grey. Clipping would make it white (255).
+    result = render(encoded(Image.new("I;16", (64, 64), 30000), "PNG"), renditions=SMALL)
+    grey = opened(only(result, "small", "jpg")).getpixel((32, 32))
+    assert all(105 <= channel <= 130 for channel in grey)
+
+
+def transparent_palette() -> Image.Image:
+    im = Image.new("P", (100, 100), 0)
+    im.putpalette([0, 0, 255, 255, 0, 0])  # 0: blue, but transparent below; 1: red
+    ImageDraw.Draw(im).rectangle((0, 0, 49, 99), fill=1)
+    im.info["transparency"] = 0
+    return im
+
+
+def transparent_grey() -> Image.Image:
+    im = Image.new("LA", (100, 100), (0, 0))
+    ImageDraw.Draw(im).rectangle((0, 0, 49, 99), fill=(76, 255))
+    return im
+
+
+@pytest.mark.parametrize("make", [transparent_palette, transparent_grey], ids=["palette", "LA"])
+def test_transparency_is_flattened_on_white_for_jpeg_and_kept_for_webp(make):
+    result = render(encoded(make(), "PNG"), renditions=SMALL)
+    jpeg, webp = opened(only(result, "small", "jpg")), opened(only(result, "small", "webp"))
+    assert jpeg.mode == "RGB"
+    assert near(jpeg.getpixel((80, 50)), WHITE, 8)  # not blue, not black
+    assert webp.mode == "RGBA"
+    assert webp.getpixel((80, 50))[3] == 0
+    assert webp.getpixel((20, 50))[3] == 255
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animated_image_uses_its_first_frame(fmt):
+    frames = [Image.new("RGB", (64, 64), colour) for colour in (RED, BLUE, (0, 255, 0))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    result = render(buffer, renditions=SMALL)
+    assert result.animated
+    assert near(opened(only(result, "small", "jpg")).getpixel((32, 32)), RED)
+
+
+def camera_jpeg() -> io.BytesIO:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Canon\0\0\0"
+    exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
+    exif.get_ifd(ExifTags.IFD.Exif).update(
+        {ExifTags.Base.LensModel: "RF24-70mm F2.8 L IS USM", ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
+    )
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update(
+        {
+            ExifTags.GPS.GPSLatitudeRef: "N",
+            ExifTags.GPS.GPSLatitude: (52.0, 22.0, 12.0),
+            ExifTags.GPS.GPSLongitudeRef: "E",
+            ExifTags.GPS.GPSLongitude: (4.0, 53.0, 42.0),
+        }
+    )
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp)
+
+
+def test_renditions_carry_no_exif_gps_xmp_or_icc_and_the_camera_is_kept():
+    source = camera_jpeg()
+    original = Image.open(source)
+    assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test file really has a location
+    assert {"exif", "icc_profile", "xmp"} <= set(original.info)
+    source.seek(0)
+    result = render(source, renditions={"thumb": {"size": 100, "crop": True}, "small": {"size": 200, "crop": False}})
+    assert result.exif == {
+        "make": "Canon",
+        "model": ("EOS R5 " + "x" * 300)[:100],
+        "lens": "RF24-70mm F2.8 L IS USM",
+        "taken_at": "2024-05-01T12:34:56",
+    }
+    for rendition in result.renditions:
+        im = opened(rendition)
+        assert not im.getexif()
+        assert not {"exif", "icc_profile", "xmp"} & set(im.info)
+        assert b"Exif" not in rendition.data
+        assert b"EXIF" not in rendition.data
+
+
+def test_exif_is_empty_when_the_file_has_none():
+    assert render(encoded(Image.new("RGB", (8, 8)), "JPEG"), renditions=SMALL).exif == {}
+
+
+def test_a_broken_colour_profile_does_not_refuse_the_image():
+    result = render(encoded(Image.new("RGB", (64, 64), RED), "JPEG", icc_profile=b"not a profile"), renditions=SMALL)
+    assert near(opened(only(result, "small", "jpg")).getpixel((32, 32)), RED)
