@@ -453,9 +453,9 @@ def signing_note(gallery: dict[str, float], page: CallCount) -> str:
     per_link = gallery["presigning"] / page.urls_built
     unused = page.urls_built - page.urls_in_page
     return (
-        f"Rendition links: the {PAGE_SIZE}-item page signs {page.urls_built} links (every rendition, JPEG and "
-        f"WebP) and puts {page.urls_in_page} of them in the HTML; at {per_link:.2f} ms per link (botocore's "
-        f"`generate_presigned_url`) the {unused} unused ones cost {unused * per_link:.0f} ms of each page."
+        f"Rendition links: the {PAGE_SIZE}-item page signs {page.urls_built} links (the thumbnails it shows, JPEG "
+        f"and WebP) and puts {page.urls_in_page} of them in the HTML; at {per_link:.2f} ms per link "
+        f"(`mediahub.aws.presigned_get`) the {unused} unused ones cost {unused * per_link:.0f} ms of each page."
     )
 
 

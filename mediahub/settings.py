@@ -197,6 +197,18 @@ STORAGES = {
     },
 }
 
+# --- Processing -------------------------------------------------------------------------------------------
+# Who processes a finished upload: "celery" (a worker; the local default) or "lambda" (the S3 event handler).
+PROCESSING_MODE = env_str("PROCESSING_MODE", "celery")
+if PROCESSING_MODE not in ("celery", "lambda"):
+    raise ImproperlyConfigured(f"PROCESSING_MODE must be celery or lambda, not {PROCESSING_MODE!r}.")
+# Attempts per item before it is marked failed (a file that kills the worker is redelivered, and counted).
+PROCESSING_MAX_ATTEMPTS = env_int("PROCESSING_MAX_ATTEMPTS", 3)
+# What happens to a refused original: "delete" it, or "quarantine" it under quarantine/ for a lifecycle rule.
+REJECTED_ORIGINALS = env_str("REJECTED_ORIGINALS", "delete")
+# Items still "uploaded" this long after upload are re-queued by the periodic sweep.
+PROCESSING_STUCK_MINUTES = env_int("PROCESSING_STUCK_MINUTES", 5)
+
 # --- Celery -----------------------------------------------------------------------------------------------
 # Without a broker URL the worker still runs out of process, over kombu's file-system transport.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -226,6 +238,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_RESULT_EXPIRES = timedelta(hours=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "mediahub")
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-uploads": {"task": "uploads.sweep_stuck", "schedule": 120.0},
+}
 
 # --- E-mail -----------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -151,13 +151,18 @@ def browser() -> Iterator:
 def page(browser, live_server) -> Iterator:
     # The buckets' CORS rules admit only the site's origin: here, the live server's.
     with override_settings(SITE_URL=live_server.url):
-        for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-            ensure_bucket(bucket)
+        _apply_cors()
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
     context.close()
+    _apply_cors()
+
+
+def _apply_cors() -> None:
+    for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
+        ensure_bucket(bucket)
 
 
 def jpeg_bytes(width: int = 64, height: int = 48, color: str = "teal") -> bytes:

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from django.conf import settings
 from PIL import ExifTags, Image, ImageCms
 
+from mediahub.stopwatch import Stopwatch
 from uploads.filetypes import SNIFF_BYTES, allowed_types, sniff
 
 # The image types mediahub accepts, as Pillow names their decoders. Only these ever parse a file, so EPS (which
@@ -80,6 +81,7 @@ class ImageResult:
     animated: bool
     exif: dict[str, str]
     renditions: list[Rendition] = field(default_factory=list)
+    timings: dict[str, int] = field(default_factory=dict)  # milliseconds: decode, resize, encode
 
 
 def render(
@@ -97,8 +99,11 @@ def render(
     specs = settings.MEDIA_RENDITIONS if renditions is None else renditions
     limit = _pixel_limit(settings.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels)
     types = tuple(allowed_types()) if allowed is None else allowed
-    result, picture = _decode(fp, [_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS], limit, specs)
-    result.renditions = _renditions(picture, (result.width, result.height), specs)
+    clock = Stopwatch()
+    with clock.stage("decode"):
+        result, picture = _decode(fp, [_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS], limit, specs)
+    result.renditions = _renditions(picture, (result.width, result.height), specs, clock)
+    result.timings = clock.ms
     return result
 
 
@@ -238,19 +243,21 @@ def _timestamp(value: object) -> str:
         return ""  # Missing, or the all-zero date cameras write when their clock is unset.
 
 
-def _renditions(picture: Image.Image, size: tuple[int, int], specs: dict) -> list[Rendition]:
+def _renditions(picture: Image.Image, size: tuple[int, int], specs: dict, clock: Stopwatch) -> list[Rendition]:
     """Largest first, each resized from the smallest earlier picture that still has enough pixels for it:
     resizing 2048 -> 1024 costs a quarter of resizing the original -> 1024."""
     made = {}
     source = picture
     for name, spec in sorted(specs.items(), key=lambda item: -_scale_for(size, item[1])):
         scale = _scale_for(size, spec)
-        if spec["crop"]:
-            side = max(1, round(min(size) * scale))
-            shaped = _resized(source.crop(_centre_square(source.size)), (side, side))
-        else:
-            shaped = source = _resized(source, _scaled(size, scale))
-        made[name] = _encode(name, shaped)
+        with clock.stage("resize"):
+            if spec["crop"]:
+                side = max(1, round(min(size) * scale))
+                shaped = _resized(source.crop(_centre_square(source.size)), (side, side))
+            else:
+                shaped = source = _resized(source, _scaled(size, scale))
+        with clock.stage("encode"):
+            made[name] = _encode(name, shaped)
     return [rendition for name in specs for rendition in made[name]]
 
 

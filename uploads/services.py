@@ -112,7 +112,7 @@ def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
         _transition(item, Status.REJECTED, reason=reason)
         return item
     _transition(item, Status.UPLOADED)
-    enqueue_processing(item)
+    enqueue_processing(item, after_upload=True)
     return item
 
 
@@ -155,10 +155,32 @@ def _condition_failed(exc: UpdateError | PutError | DeleteError) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def enqueue_processing(item: MediaItem) -> None:
-    from uploads.tasks import process_media
+def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bool = False) -> None:
+    """Hand an item to processing: a Celery worker, or in Lambda mode an asynchronous Lambda invocation.
 
-    process_media.delay(settings.UPLOADS_BUCKET, item.object_key)
+    In Lambda mode a fresh upload needs nothing: its S3 event is already on the way.
+    """
+    if settings.PROCESSING_MODE == "celery":
+        from uploads.tasks import process_media
+
+        process_media.delay(settings.UPLOADS_BUCKET, item.object_key, force=force)
+    elif not after_upload:
+        from uploads.events import process_async
+
+        process_async(settings.UPLOADS_BUCKET, item.object_key, force=force)
+
+
+def requeue_stuck() -> int:
+    """Re-queue items left `uploaded` for too long: nothing may depend on a single event delivery."""
+    cutoff = utcnow() - timedelta(minutes=settings.PROCESSING_STUCK_MINUTES)
+    stuck = MediaItem.by_status.query(Status.UPLOADED, MediaItem.created_at < cutoff)
+    count = 0
+    for item in stuck:
+        if (item.uploaded_at or item.created_at) < cutoff:
+            enqueue_processing(item)
+            count += 1
+    log.info("re-queued %d stuck item(s)", count)
+    return count
 
 
 def media_update(*, owner_id: str, media_id: str, name: str, caption: str) -> MediaItem:

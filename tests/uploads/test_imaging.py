@@ -6,22 +6,15 @@ import io
 import struct
 import warnings
 import zipfile
-import zlib
 
 import pytest
-from PIL import EpsImagePlugin, ExifTags, Image, ImageCms, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
+from PIL import EpsImagePlugin, ExifTags, Image, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
 
+from tests.images import camera_jpeg, encoded, photo, png_header
 from uploads.imaging import BadMedia, ImageResult, Rendition, render
 
 SMALL = {"small": {"size": 200, "crop": False}}
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
-
-
-def encoded(im: Image.Image, fmt: str, **options) -> io.BytesIO:
-    buffer = io.BytesIO()
-    im.save(buffer, fmt, **options)
-    buffer.seek(0)
-    return buffer
 
 
 def opened(rendition: Rendition) -> Image.Image:
@@ -35,22 +28,6 @@ def only(result: ImageResult, name: str, ext: str) -> Rendition:
 
 def near(pixel: tuple[int, ...], colour: tuple[int, ...], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=False))
-
-
-def png_header(width: int, height: int) -> io.BytesIO:
-    """A PNG that declares width x height RGB pixels but holds almost no data: small on disk, huge if decoded."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-    return io.BytesIO(b"\x89PNG\r\n\x1a\n" + body)
-
-
-def photo(size: tuple[int, int]) -> Image.Image:
-    """Detailed enough that a truncated copy really misses picture data."""
-    return Image.effect_noise(size, 60).convert("RGB")
 
 
 # --- what is refused ---------------------------------------------------------------------------------------
@@ -300,26 +277,6 @@ def test_animated_image_uses_its_first_frame(fmt):
     result = render(buffer, renditions=SMALL)
     assert result.animated
     assert near(opened(only(result, "small", "jpg")).getpixel((32, 32)), RED)
-
-
-def camera_jpeg() -> io.BytesIO:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Canon\0\0\0"
-    exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
-    exif.get_ifd(ExifTags.IFD.Exif).update(
-        {ExifTags.Base.LensModel: "RF24-70mm F2.8 L IS USM", ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
-    )
-    exif.get_ifd(ExifTags.IFD.GPSInfo).update(
-        {
-            ExifTags.GPS.GPSLatitudeRef: "N",
-            ExifTags.GPS.GPSLatitude: (52.0, 22.0, 12.0),
-            ExifTags.GPS.GPSLongitudeRef: "E",
-            ExifTags.GPS.GPSLongitude: (4.0, 53.0, 42.0),
-        }
-    )
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
-    return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp)
 
 
 def test_renditions_carry_no_exif_gps_xmp_or_icc_and_the_camera_is_kept():

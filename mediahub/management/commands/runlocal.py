@@ -18,11 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options) -> None:
         children = [p for p in [ensure_running()] if p is not None]
         manage = str(settings.BASE_DIR / "manage.py")
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "--concurrency", "2", "-l", "info"]
-            )
-        )
+        worker = [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "--concurrency", "2", "-l", "info"]
+        # -B: the periodic sweep of stuck uploads runs inside the worker locally.
+        beat = ["-B", "--schedule", str(settings.LOCAL_DATA_DIR / "celerybeat-schedule")]
+        children.append(subprocess.Popen([*worker, *beat]))
         children.append(subprocess.Popen([sys.executable, manage, "runserver", addr]))
         self.stdout.write(
             self.style.SUCCESS(f"\nmediahub is starting at http://{addr}/\n")

@@ -1,0 +1,271 @@
+import io
+
+import pytest
+from botocore.exceptions import ClientError
+from django.conf import settings
+from PIL import Image
+
+from mediahub.aws import client as aws_client
+from tests.images import animated_gif, camera_jpeg, encoded, png_header, truncated_jpeg
+from uploads import processing, services, storage
+from uploads.models import MediaItem, Status
+
+OWNER = "7"
+
+
+def uploaded_item(data: bytes, content_type: str = "image/jpeg", *, complete: bool = False) -> MediaItem:
+    """An item whose original is in the bucket, as after the browser's upload."""
+    ticket = services.media_create(
+        owner_id=OWNER, name="n", caption="", file_name="f", content_type=content_type, size=len(data)
+    )
+    aws_client("s3").put_object(
+        Bucket=settings.UPLOADS_BUCKET, Key=ticket.item.object_key, Body=data, ContentType=content_type
+    )
+    return ticket.item
+
+
+def process(item: MediaItem, **kwargs) -> str:
+    return processing.process_object(settings.UPLOADS_BUCKET, item.object_key, **kwargs)
+
+
+def fresh(item: MediaItem) -> MediaItem:
+    return MediaItem.get(item.id, consistent_read=True)
+
+
+def rendition_keys(item: MediaItem) -> list[str]:
+    prefix = f"renditions/{item.owner_id}/{item.id}/"
+    listing = aws_client("s3").list_objects_v2(Bucket=settings.RENDITIONS_BUCKET, Prefix=prefix)
+    return sorted(obj["Key"].removeprefix(prefix) for obj in listing.get("Contents", []))
+
+
+def original_exists(item: MediaItem) -> bool:
+    return storage.head_original(item.object_key) is not None
+
+
+ALL_RENDITIONS = sorted(f"{name}.{ext}" for name in ("thumb", "medium", "large") for ext in ("jpg", "webp"))
+
+
+def test_photo_becomes_ready_with_renditions_and_metadata():
+    data = camera_jpeg().getvalue()
+    item = uploaded_item(data)
+    assert process(item) == Status.READY
+
+    item = fresh(item)
+    assert (item.status, item.detected_type, item.width, item.height) == (Status.READY, "image/jpeg", 600, 400)
+    assert item.size == len(data)
+    assert item.sha256 == __import__("hashlib").sha256(data).hexdigest()
+    assert item.exif["make"] == "Canon"
+    assert not any("gps" in key.lower() for key in item.exif)
+    assert item.processed_at is not None
+    assert item.animated is False
+    assert sorted(item.renditions) == ["large", "medium", "thumb"]
+    assert (item.renditions["thumb"]["width"], item.renditions["thumb"]["height"]) == (320, 320)
+    assert rendition_keys(item) == ALL_RENDITIONS
+
+
+def test_renditions_are_stored_with_type_and_long_cache_and_no_exif():
+    item = uploaded_item(camera_jpeg().getvalue())
+    process(item)
+    key = fresh(item).renditions["medium"]["files"]["jpg"]["key"]
+    obj = aws_client("s3").get_object(Bucket=settings.RENDITIONS_BUCKET, Key=key)
+    assert obj["ContentType"] == "image/jpeg"
+    assert "max-age=31536000" in obj["CacheControl"]
+    stored = Image.open(io.BytesIO(obj["Body"].read()))
+    assert not stored.getexif()
+    assert "exif" not in stored.info
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "renditions/7/0123456789abcdef0123456789abcdef/thumb.jpg",
+        "avatars/7/abc.jpg",
+        "quarantine/uploads/7/0123456789abcdef0123456789abcdef/original.jpg",
+        "uploads/7/not-an-id/original.jpg",
+        "élan vital/a b.jpg",
+    ],
+)
+def test_keys_that_are_not_originals_are_ignored(key):
+    assert processing.process_object(settings.UPLOADS_BUCKET, key) == "ignored"
+
+
+def test_objects_in_another_bucket_are_ignored():
+    item = uploaded_item(camera_jpeg().getvalue())
+    assert processing.process_object(settings.RENDITIONS_BUCKET, item.object_key) == "ignored"
+    assert fresh(item).status == Status.PENDING
+
+
+def test_an_original_without_an_item_is_ignored():
+    assert processing.process_object(settings.UPLOADS_BUCKET, f"uploads/7/{'a' * 32}/original.jpg") == "unknown"
+
+
+def test_repeated_and_interleaved_events_make_one_set_of_renditions():
+    first, second = (
+        uploaded_item(camera_jpeg().getvalue()),
+        uploaded_item(encoded(Image.new("RGB", (50, 40)), "PNG").getvalue(), "image/png"),
+    )
+    outcomes = [process(first), process(second), process(first), process(second), process(first)]
+    assert outcomes == [Status.READY, Status.READY, "duplicate", "duplicate", "duplicate"]
+    assert rendition_keys(first) == ALL_RENDITIONS
+    assert (fresh(second).width, fresh(second).height) == (50, 40)
+
+
+def test_a_new_etag_is_processed_again_but_the_same_etag_is_a_duplicate():
+    item = uploaded_item(camera_jpeg().getvalue())
+    process(item)
+    etag = fresh(item).etag
+    assert process(item, etag=etag) == "duplicate"
+    assert process(item, etag="something-else") == Status.READY
+
+
+def test_force_reprocesses_a_ready_item():
+    item = uploaded_item(camera_jpeg().getvalue())
+    process(item)
+    assert process(item, force=True) == Status.READY
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "reason"),
+    [
+        (png_header(30000, 30000).getvalue(), "image/png", "50 megapixels"),
+        (truncated_jpeg().getvalue(), "image/jpeg", "truncated"),
+        (b"", "image/jpeg", "not a type mediahub accepts"),
+        (b"<!doctype html><html><body>hi</body></html>", "image/jpeg", "not a type mediahub accepts"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/png", "not a type"),
+        (b"PK\x03\x04" + b"\0" * 60, "image/png", "not a type mediahub accepts"),
+        (b"%PDF-1.7\n" + b"\0" * 60, "image/jpeg", "its content is application/pdf"),
+    ],
+    ids=["bomb", "truncated-jpeg", "empty", "html-as-jpg", "svg-with-script", "zip-as-png", "pdf-as-jpg"],
+)
+def test_hostile_files_are_rejected_with_a_reason_and_the_original_deleted(data, declared, reason):
+    item = uploaded_item(data, declared)
+    assert process(item) == Status.REJECTED
+    item = fresh(item)
+    assert item.status == Status.REJECTED
+    assert reason in item.reason
+    assert not original_exists(item)
+    assert rendition_keys(item) == []
+    assert process(item) == "duplicate"  # a redelivered event changes nothing
+
+
+def test_rejected_originals_can_be_quarantined_instead(settings):
+    settings.REJECTED_ORIGINALS = "quarantine"
+    item = uploaded_item(b"<html></html>", "image/jpeg")
+    process(item)
+    assert not original_exists(item)
+    kept = aws_client("s3").head_object(Bucket=settings.UPLOADS_BUCKET, Key=f"quarantine/{item.object_key}")
+    assert kept["ContentLength"] == len(b"<html></html>")
+
+
+@pytest.mark.parametrize(
+    ("data", "declared"),
+    [
+        (encoded(Image.new("CMYK", (80, 60), (0, 255, 255, 0)), "JPEG").getvalue(), "image/jpeg"),
+        (encoded(Image.new("I;16", (80, 60), 30000), "PNG").getvalue(), "image/png"),
+        (encoded(Image.new("P", (80, 60)), "PNG", transparency=0).getvalue(), "image/png"),
+        (animated_gif().getvalue(), "image/gif"),
+    ],
+    ids=["cmyk-jpeg", "16-bit-png", "palette-png-transparent", "animated-gif"],
+)
+def test_odd_but_valid_images_become_ready(data, declared):
+    item = uploaded_item(data, declared)
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert rendition_keys(item) == ALL_RENDITIONS
+    assert item.animated is (declared == "image/gif")
+
+
+@pytest.mark.parametrize(
+    ("data", "declared"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "application/pdf"),
+        (b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + b"\0" * 40, "video/mp4"),
+        (b"\x1a\x45\xdf\xa3" + b"\0" * 60, "video/webm"),
+    ],
+    ids=["pdf", "mp4", "webm"],
+)
+def test_other_media_is_verified_and_ready_without_renditions(data, declared):
+    item = uploaded_item(data, declared)
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert (item.detected_type, item.renditions, item.width) == (declared, None, None)
+
+
+def test_video_posing_as_an_image_is_rejected():
+    item = uploaded_item(b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + b"\0" * 40, "image/jpeg")
+    assert process(item) == Status.REJECTED
+    assert "its content is video/mp4" in fresh(item).reason
+
+
+def test_an_object_larger_than_declared_is_rejected():
+    item = uploaded_item(camera_jpeg().getvalue())
+    aws_client("s3").put_object(Bucket=settings.UPLOADS_BUCKET, Key=item.object_key, Body=b"x" * (item.size + 1))
+    assert process(item) == Status.REJECTED
+    assert "were declared" in fresh(item).reason
+
+
+def test_a_deleted_item_is_not_resurrected_by_a_late_event(monkeypatch):
+    item = uploaded_item(camera_jpeg().getvalue())
+    real_put = storage.put_rendition
+
+    def delete_meanwhile(*args, **kwargs):
+        MediaItem(item.id).delete()
+        real_put(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "put_rendition", delete_meanwhile)
+    process(item)
+    with pytest.raises(MediaItem.DoesNotExist):
+        fresh(item)
+
+
+def slow_down(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."}}, operation)
+
+
+def test_a_throttled_download_raises_transient_and_a_retry_reaches_ready(monkeypatch):
+    item = uploaded_item(camera_jpeg().getvalue())
+    real = storage.download_original
+    failures = iter([slow_down("GetObject")])
+
+    def flaky(*args, **kwargs):
+        error = next(failures, None)
+        if error:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "download_original", flaky)
+    with pytest.raises(processing.TransientError, match="SlowDown"):
+        process(item)
+    assert fresh(item).attempts == 1
+    assert process(item) == Status.READY
+    assert fresh(item).attempts == 0
+
+
+def test_permanent_storage_errors_are_not_retried(monkeypatch):
+    item = uploaded_item(camera_jpeg().getvalue())
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetObject")
+    monkeypatch.setattr(storage, "download_original", lambda *a, **k: (_ for _ in ()).throw(denied))
+    with pytest.raises(ClientError):
+        process(item)
+
+
+def test_an_item_that_keeps_killing_the_worker_ends_failed_after_n_attempts(settings):
+    item = uploaded_item(camera_jpeg().getvalue())
+    item.update(actions=[MediaItem.attempts.set(settings.PROCESSING_MAX_ATTEMPTS)])
+    assert process(item) == Status.FAILED
+    item = fresh(item)
+    assert item.status == Status.FAILED
+    assert f"gave up after {settings.PROCESSING_MAX_ATTEMPTS} attempts" in item.reason
+
+
+def test_each_run_logs_one_structured_line_with_stage_timings(caplog):
+    import json
+
+    item = uploaded_item(camera_jpeg().getvalue())
+    with caplog.at_level("INFO", logger="uploads.processing"):
+        process(item)
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploads.processing"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["item"], line["outcome"]) == (item.id, Status.READY)
+    assert {"fetch", "decode", "resize", "encode", "store"} <= set(line["ms"])

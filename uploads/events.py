@@ -1,0 +1,46 @@
+"""Lambda adapters (wired in zappa_settings.json): S3 events, the scheduled sweep, asynchronous reprocessing."""
+
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import unquote_plus
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
+django.setup()
+
+from zappa.asynchronous import task  # noqa: E402  (Django must be set up before our modules load)
+
+from uploads import processing, services  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def handle_s3_event(event: dict, context: object = None) -> dict:
+    """Process each ObjectCreated record on its own; re-raise a transient failure so Lambda retries the event.
+
+    Retrying the whole event is safe: records already done are duplicates, which cost one read.
+    """
+    outcomes, transient = [], None
+    for record in event.get("Records", []):
+        s3 = record["s3"]
+        key = unquote_plus(s3["object"]["key"])  # S3 sends spaces as + and the rest percent-encoded
+        try:
+            outcomes.append([key, processing.process_object(s3["bucket"]["name"], key, etag=s3["object"].get("eTag"))])
+        except processing.TransientError as exc:
+            transient = transient or exc
+    if transient:
+        raise transient
+    return {"outcomes": outcomes}
+
+
+def sweep_stuck(event: dict | None = None, context: object = None) -> int:
+    return services.requeue_stuck()
+
+
+@task
+def process_async(bucket: str, key: str, force: bool = False) -> None:
+    """On Lambda, an asynchronous invocation of this function; elsewhere it simply runs."""
+    processing.process_object(bucket, key, force=force)
