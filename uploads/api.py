@@ -2,71 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
-from functools import wraps
-
-from botocore.exceptions import BotoCoreError, ClientError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from pynamodb.exceptions import PynamoDBException
 
+from mediahub.api import api_view, form_errors, json_body
 from uploads import selectors, services
 from uploads.forms import MediaFieldsForm, UploadRequestForm
 from uploads.models import MediaItem, Status
-
-log = logging.getLogger(__name__)
-
-
-def errors(http_status: int, **fields: str) -> JsonResponse:
-    return JsonResponse({"errors": {name: [message] for name, message in fields.items()}}, status=http_status)
-
-
-def form_errors(form) -> JsonResponse:
-    return JsonResponse({"errors": {name: list(messages) for name, messages in form.errors.items()}}, status=400)
-
-
-def api_view(methods: dict[str, Callable]) -> Callable:
-    """One URL, a handler per method; JSON errors for auth, bad bodies, our refusals and AWS outages."""
-
-    def view(request: HttpRequest, **kwargs) -> HttpResponse:
-        handler = methods.get(request.method)
-        if handler is None:
-            response = errors(405, method=f"{request.method} is not allowed here.")
-            response["Allow"] = ", ".join(methods)
-            return response
-        if not request.user.is_authenticated:
-            return errors(401, auth="Sign in first.")
-        try:
-            return handler(request, **kwargs)
-        except services.NotFound as exc:
-            return errors(404, id=exc.message)
-        except services.Conflict as exc:
-            return errors(409, status=exc.message)
-        except selectors.BadCursor as exc:
-            return errors(400, cursor=str(exc))
-        except (ClientError, BotoCoreError, PynamoDBException):
-            log.exception("storage call failed")
-            return errors(503, storage="Storage is unavailable right now; please try again in a moment.")
-
-    return view
-
-
-def json_body(handler: Callable) -> Callable:
-    """Parse the JSON object body, or answer 400 saying why."""
-
-    @wraps(handler)
-    def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
-        try:
-            body = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return errors(400, body="The body is not valid JSON.")
-        if not isinstance(body, dict):
-            return errors(400, body="The body must be a JSON object.")
-        return handler(request, body, **kwargs)
-
-    return wrapper
 
 
 def item_json(item: MediaItem) -> dict:

@@ -10,12 +10,15 @@ from datetime import datetime
 
 from django.conf import settings
 
+from mediahub.api import Refusal
 from uploads import storage
 from uploads.models import MediaItem
 
 
-class BadCursor(ValueError):
+class BadCursor(Refusal):
     """The cursor was not one we handed out."""
+
+    field = "cursor"
 
 
 def encode_cursor(key: dict | None) -> str | None:

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from mediahub.api import Conflict, NotFound
 from uploads import storage
 from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
 from uploads.models import MediaItem, Status, utcnow
@@ -23,24 +24,6 @@ log = logging.getLogger(__name__)
 
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
-
-
-class MediaError(Exception):
-    """A request that cannot be done, with a message for a person."""
-
-    def __init__(self, message: str, *, field: str = "__all__") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotFound(MediaError):
-    def __init__(self) -> None:
-        super().__init__("No such media item.")
-
-
-class Conflict(MediaError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -60,9 +43,9 @@ def get_owned(*, owner_id: str, media_id: str) -> MediaItem:
     try:
         item = MediaItem.get(media_id)
     except DoesNotExist:
-        raise NotFound() from None
+        raise NotFound("No such media item.") from None
     if item.owner_id != owner_id:
-        raise NotFound()
+        raise NotFound("No such media item.")
     return item
 
 

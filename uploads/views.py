@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from pynamodb.exceptions import PynamoDBException
 
+from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
 from uploads import selectors, services
 from uploads.filetypes import allowed_types
 from uploads.forms import DirectUploadForm, MediaFieldsForm
@@ -41,12 +40,12 @@ def media_page(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except services.NotFound:
+        except NotFound:
             raise Http404("No such media item.") from None
-        except (services.MediaError, selectors.BadCursor) as exc:
-            messages.error(request, str(exc))
-        except (ClientError, BotoCoreError, PynamoDBException):
-            messages.error(request, "Storage is unavailable right now; please try again in a moment.")
+        except Refusal as exc:
+            messages.error(request, exc.message)
+        except STORAGE_ERRORS:
+            messages.error(request, STORAGE_DOWN)
         return redirect(back_url(request))
 
     return wrapper

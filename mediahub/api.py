@@ -1,0 +1,84 @@
+"""What every JSON endpoint shares: refusals as JSON, body parsing, one handler per method."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from pynamodb.exceptions import PynamoDBException
+
+log = logging.getLogger(__name__)
+
+STORAGE_ERRORS = (ClientError, BotoCoreError, PynamoDBException)
+STORAGE_DOWN = "Storage is unavailable right now; please try again in a moment."
+
+
+class Refusal(Exception):
+    """A request that cannot be done, with a message for a person: the page shows it, the API returns it."""
+
+    http_status = 400
+    field = "__all__"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(Refusal):
+    http_status = 404
+    field = "id"
+
+
+class Conflict(Refusal):
+    http_status = 409
+    field = "status"
+
+
+def errors(http_status: int, **fields: str) -> JsonResponse:
+    return JsonResponse({"errors": {name: [message] for name, message in fields.items()}}, status=http_status)
+
+
+def form_errors(form) -> JsonResponse:
+    return JsonResponse({"errors": {name: list(messages) for name, messages in form.errors.items()}}, status=400)
+
+
+def api_view(methods: dict[str, Callable]) -> Callable:
+    """One URL, a handler per method; JSON errors for auth, our refusals and storage outages."""
+
+    def view(request: HttpRequest, **kwargs) -> HttpResponse:
+        handler = methods.get(request.method)
+        if handler is None:
+            response = errors(405, method=f"{request.method} is not allowed here.")
+            response["Allow"] = ", ".join(methods)
+            return response
+        if not request.user.is_authenticated:
+            return errors(401, auth="Sign in first.")
+        try:
+            return handler(request, **kwargs)
+        except Refusal as exc:
+            return errors(exc.http_status, **{exc.field: exc.message})
+        except STORAGE_ERRORS:
+            log.exception("storage call failed")
+            return errors(503, storage=STORAGE_DOWN)
+
+    return view
+
+
+def json_body(handler: Callable) -> Callable:
+    """Parse the JSON object body, or answer 400 saying why."""
+
+    @wraps(handler)
+    def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return errors(400, body="The body is not valid JSON.")
+        if not isinstance(body, dict):
+            return errors(400, body="The body must be a JSON object.")
+        return handler(request, body, **kwargs)
+
+    return wrapper
