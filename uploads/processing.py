@@ -12,10 +12,12 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from mediahub.stopwatch import Stopwatch
@@ -90,7 +92,7 @@ def _process(run: Run, bucket: str, key: str, *, etag: str | None, force: bool) 
     if media_id is None:
         return "ignored"
     run.item_id = media_id
-    item = _transient_safe(lambda: _get(media_id))
+    item = transient_safe(lambda: _get(media_id))
     if item is None:
         return "unknown"
     if _already_done(item, etag, force):
@@ -100,10 +102,10 @@ def _process(run: Run, bucket: str, key: str, *, etag: str | None, force: bool) 
         mark_failed(item.id, run.reason)
         return Status.FAILED
     try:
-        return _transient_safe(lambda: _process_item(run, item))
+        return transient_safe(lambda: _process_item(run, item))
     except imaging.BadMedia as exc:
         run.reason = reason = str(exc)
-    _transient_safe(lambda: _reject(item, reason))
+    transient_safe(lambda: _reject(item, reason))
     return Status.REJECTED
 
 
@@ -124,25 +126,50 @@ def _already_done(item: MediaItem, etag: str | None, force: bool) -> bool:
 
 def _count_attempt(item: MediaItem) -> bool:
     """Count this attempt on the item first, so a file that kills the worker cannot loop forever."""
-    _transient_safe(lambda: item.update(actions=[MediaItem.attempts.add(1)]))
+    transient_safe(lambda: item.update(actions=[MediaItem.attempts.add(1)]))
     return item.attempts <= settings.PROCESSING_MAX_ATTEMPTS
 
 
 def _process_item(run: Run, item: MediaItem) -> str:
-    head = storage.head_original(item.object_key)
+    fetched = fetch_and_render(
+        run, item.object_key, declared_type=item.declared_type, max_size=settings.MAX_UPLOAD_SIZE, size=item.size
+    )
+    with run.stage("store"):
+        prefix = f"renditions/{item.owner_id}/{item.id}/"
+        renditions = store_renditions(prefix, fetched.image.renditions) if fetched.image else {}
+        _mark_ready(item, fetched, renditions)
+    return Status.READY
+
+
+@dataclass
+class Fetched:
+    head: dict
+    sha256: str
+    detected: str
+    image: imaging.ImageResult | None
+
+
+def fetch_and_render(
+    run: Run, key: str, *, declared_type: str, max_size: int, size: int | None = None, renditions: dict | None = None
+) -> Fetched:
+    """Check an original in the uploads bucket and, for an image, make its renditions (in memory).
+
+    Raises BadMedia for anything that is not what it claims, larger than allowed, or gone.
+    """
+    head = storage.head_original(key)
     if head is None:
         raise imaging.BadMedia("The file is no longer in storage.")
-    if head["ContentLength"] > settings.MAX_UPLOAD_SIZE or head["ContentLength"] != item.size:
-        raise imaging.BadMedia(f"The file is {head['ContentLength']} bytes but {item.size} were declared.")
+    length = head["ContentLength"]
+    if length > max_size:
+        raise imaging.BadMedia(f"The file is {filesizeformat(length)}; the limit is {filesizeformat(max_size)}.")
+    if size is not None and length != size:
+        raise imaging.BadMedia(f"The file is {length} bytes but {size} were declared.")
     with _spooled() as fp:
         with run.stage("fetch"):
-            sha256 = storage.download_original(item.object_key, fp)
-        detected = _detect(fp, item)
-        result = _render(run, fp) if family(detected) == "image" else None
-    with run.stage("store"):
-        renditions = _store_renditions(item, result.renditions) if result else {}
-        _mark_ready(item, head=head, detected=detected, sha256=sha256, result=result, renditions=renditions)
-    return Status.READY
+            sha256 = storage.download_original(key, fp)
+        detected = _detect(fp, declared_type)
+        image = _render(run, fp, renditions) if family(detected) == "image" else None
+    return Fetched(head, sha256, detected, image)
 
 
 @contextmanager
@@ -151,42 +178,43 @@ def _spooled() -> Iterator[IO[bytes]]:
         yield fp
 
 
-def _detect(fp: IO[bytes], item: MediaItem) -> str:
+def _detect(fp: IO[bytes], declared_type: str) -> str:
     fp.seek(0)
     detected = sniff(fp.read(SNIFF_BYTES))
     fp.seek(0)
     if detected is None:
         raise imaging.BadMedia("This file is not a type mediahub accepts (it may be empty, HTML, SVG or an archive).")
-    if family(detected) != family(item.declared_type):
-        raise imaging.BadMedia(f"The file says it is {item.declared_type}, but its content is {detected}.")
+    if family(detected) != family(declared_type):
+        raise imaging.BadMedia(f"The file says it is {declared_type}, but its content is {detected}.")
     return detected
 
 
-def _render(run: Run, fp: IO[bytes]) -> imaging.ImageResult:
-    result = imaging.render(fp)
+def _render(run: Run, fp: IO[bytes], renditions: dict | None) -> imaging.ImageResult:
+    result = imaging.render(fp, renditions=renditions)
     run.image_ms = result.timings
     return result
 
 
-def _store_renditions(item: MediaItem, renditions: list[imaging.Rendition]) -> dict:
+def store_renditions(prefix: str, renditions: list[imaging.Rendition]) -> dict:
+    """Write renditions under `prefix` in the renditions bucket; {name: {"width", "height", "files": {ext: ..}}}."""
     stored: dict[str, dict] = {}
     for rendition in renditions:
-        key = f"renditions/{item.owner_id}/{item.id}/{rendition.name}.{rendition.ext}"
+        key = f"{prefix}{rendition.name}.{rendition.ext}"
         storage.put_rendition(key, rendition.data, content_type=rendition.content_type, cache_control=CACHE_CONTROL)
         entry = stored.setdefault(rendition.name, {"width": rendition.width, "height": rendition.height, "files": {}})
         entry["files"][rendition.ext] = {"key": key, "bytes": len(rendition.data)}
     return stored
 
 
-def _mark_ready(item: MediaItem, *, head: dict, detected: str, sha256: str, result, renditions: dict) -> None:
+def _mark_ready(item: MediaItem, fetched: Fetched, renditions: dict) -> None:
     """One conditional update with everything learned; a deleted item stays deleted."""
-    now = utcnow()
+    now, head, image = utcnow(), fetched.head, fetched.image
     actions = [
         MediaItem.status.set(Status.READY),
-        MediaItem.detected_type.set(detected),
+        MediaItem.detected_type.set(fetched.detected),
         MediaItem.size.set(head["ContentLength"]),
         MediaItem.etag.set(head["ETag"].strip('"')),
-        MediaItem.sha256.set(sha256),
+        MediaItem.sha256.set(fetched.sha256),
         MediaItem.renditions.set(renditions or None),
         MediaItem.processed_at.set(now),
         MediaItem.updated_at.set(now),
@@ -195,12 +223,12 @@ def _mark_ready(item: MediaItem, *, head: dict, detected: str, sha256: str, resu
         MediaItem.reason.remove(),
         MediaItem.expires_at.remove(),
     ]
-    if result:
+    if image:
         actions += [
-            MediaItem.width.set(result.width),
-            MediaItem.height.set(result.height),
-            MediaItem.animated.set(result.animated),
-            MediaItem.exif.set(result.exif or None),
+            MediaItem.width.set(image.width),
+            MediaItem.height.set(image.height),
+            MediaItem.animated.set(image.animated),
+            MediaItem.exif.set(image.exif or None),
         ]
     _conditional(item, actions)
 
@@ -239,7 +267,7 @@ def _conditional(item: MediaItem, actions: list) -> None:
         log.info("item %s was deleted while it was processed", item.id)
 
 
-def _transient_safe(call):
+def transient_safe(call):
     """Run `call`, turning storage failures that may pass into TransientError."""
     try:
         return call()
