@@ -13,7 +13,12 @@ from pynamodb.exceptions import PynamoDBException
 
 log = logging.getLogger(__name__)
 
-STORAGE_ERRORS = (ClientError, BotoCoreError, PynamoDBException)
+
+class StorageUnavailable(Exception):
+    """Storage failed in a way that may pass: try again later."""
+
+
+STORAGE_ERRORS = (ClientError, BotoCoreError, PynamoDBException, StorageUnavailable)
 STORAGE_DOWN = "Storage is unavailable right now; please try again in a moment."
 
 

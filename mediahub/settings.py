@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "profiles.context_processors.navigation_bar",
             ],
         },
     },
@@ -196,6 +197,14 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- Profiles ---------------------------------------------------------------------------------------------
+AVATAR_MAX_SIZE = env_int("AVATAR_MAX_SIZE", 10 * 1024 * 1024)
+# Avatar renditions: square centre crops, as JPEG and WebP.
+AVATAR_RENDITIONS = {"256": {"size": 256, "crop": True}, "64": {"size": 64, "crop": True}}
+
+# A process-local cache for what the navigation bar shows (the signed-in user's name and avatar).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Processing -------------------------------------------------------------------------------------------
 # Who processes a finished upload: "celery" (a worker; the local default) or "lambda" (the S3 event handler).

@@ -2,15 +2,22 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mediahub import views
+from profiles import admin as profiles_admin
+from profiles import api as profile_api
+from profiles import views as profile_views
 from uploads import admin as uploads_admin
 
 admin.site.site_header = "mediahub administration"
 admin.site.site_title = "mediahub admin"
 
 urlpatterns = [
-    path("admin/", include(uploads_admin.urls())),
+    path("admin/", include(uploads_admin.urls() + profiles_admin.urls())),
     path("admin/", admin.site.urls),
     path("accounts/", include("profiles.urls")),
+    path("profile/", profile_views.profile, name="profile"),
+    path("u/<str:username>/", profile_views.public_profile, name="public-profile"),
+    path("api/profile/avatar", profile_api.avatar, name="api-avatar"),
+    path("api/profile/avatar/complete", profile_api.avatar_complete, name="api-avatar-complete"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("uploads.urls")),
 ]

@@ -11,8 +11,10 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from zappa.asynchronous import task  # noqa: E402  (Django must be set up before our modules load)
 
+from profiles.services import process_avatar  # noqa: E402
 from uploads import processing, services  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -28,12 +30,19 @@ def handle_s3_event(event: dict, context: object = None) -> dict:
         s3 = record["s3"]
         key = unquote_plus(s3["object"]["key"])  # S3 sends spaces as + and the rest percent-encoded
         try:
-            outcomes.append([key, processing.process_object(s3["bucket"]["name"], key, etag=s3["object"].get("eTag"))])
+            outcomes.append([key, _dispatch(s3["bucket"]["name"], key, s3["object"].get("eTag"))])
         except processing.TransientError as exc:
             transient = transient or exc
     if transient:
         raise transient
     return {"outcomes": outcomes}
+
+
+def _dispatch(bucket: str, key: str, etag: str | None) -> str:
+    """One notification on the uploads bucket carries media and avatars alike: the key's prefix decides."""
+    if key.startswith("avatars/") and bucket == settings.UPLOADS_BUCKET:
+        return process_avatar(key)[0]
+    return processing.process_object(bucket, key, etag=etag)
 
 
 def sweep_stuck(event: dict | None = None, context: object = None) -> int:

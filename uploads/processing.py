@@ -20,6 +20,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
+from mediahub.api import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
 from uploads import imaging, storage
 from uploads.filetypes import SNIFF_BYTES, family, sniff
@@ -48,7 +49,7 @@ TRANSIENT_CODES = {
 }
 
 
-class TransientError(Exception):
+class TransientError(StorageUnavailable):
     """Storage failed in a way that may pass: the trigger should retry."""
 
 

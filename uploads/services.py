@@ -66,7 +66,9 @@ def media_create(
         expires_at=PENDING_LIFETIME,
     )
     item.save(condition=MediaItem.id.does_not_exist())
-    post = storage.presigned_post(item.object_key, content_type=content_type, size=size, expires=UPLOAD_URL_SECONDS)
+    post = storage.presigned_post(
+        item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
+    )
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
 
 

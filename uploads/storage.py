@@ -40,13 +40,13 @@ class MediaStorage(S3Storage):
 # --- The operations mediahub performs on its buckets: one function each, "not found" as None. ---------------
 
 
-def presigned_post(key: str, *, content_type: str, size: int, expires: int) -> dict:
-    """A browser form POST for exactly this key, this Content-Type and exactly `size` bytes."""
+def presigned_post(key: str, *, content_type: str, size_range: tuple[int, int], expires: int) -> dict:
+    """A browser form POST for exactly this key and Content-Type, with a size within `size_range` (bytes)."""
     return client("s3").generate_presigned_post(
         Bucket=settings.UPLOADS_BUCKET,
         Key=key,
         Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", *size_range]],
         ExpiresIn=expires,
     )
 
@@ -129,6 +129,10 @@ def download_original(key: str, fp: IO[bytes], chunk_size: int = 1024 * 1024) ->
         fp.write(chunk)
     fp.seek(0)
     return digest.hexdigest()
+
+
+def delete_rendition(key: str) -> None:
+    client("s3").delete_object(Bucket=settings.RENDITIONS_BUCKET, Key=key)
 
 
 def put_rendition(key: str, data: bytes, *, content_type: str, cache_control: str) -> None:

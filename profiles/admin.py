@@ -1,0 +1,46 @@
+"""Staff pages for profiles (PynamoDB, so custom admin views): a page of users with their profiles; clear an avatar."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+
+from profiles import services
+from profiles.models import Profile
+
+
+def profile_list(request: HttpRequest) -> HttpResponse:
+    """Users page by page from Django's database, their profiles in one BatchGet per page (never a Scan)."""
+    page = Paginator(User.objects.order_by("username"), 50).get_page(request.GET.get("page"))
+    profiles = {p.user_id: p for p in Profile.batch_get([str(u.pk) for u in page])}
+    rows = [{"user": u, "profile": profiles.get(str(u.pk))} for u in page]
+    context = {**admin.site.each_context(request), "title": "Profiles", "rows": rows, "page": page}
+    return render(request, "admin/profiles/profile_list.html", context)
+
+
+def profile_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=user_id)
+    if request.method == "POST" and request.POST.get("action") == "clear-avatar":
+        services.avatar_clear(str(user.pk))
+        messages.success(request, f"The avatar of {user.username} is cleared.")
+        return redirect("admin-profile-detail", user.pk)
+    profile = services.get_profile(str(user.pk), default_name=user.username)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Profile of {user.username}",
+        "shown_user": user,
+        "profile": profile,
+        "avatar": services.avatar_urls(profile, "256"),
+    }
+    return render(request, "admin/profiles/profile_detail.html", context)
+
+
+def urls() -> list:
+    return [
+        path("profiles/", admin.site.admin_view(profile_list), name="admin-profile-list"),
+        path("profiles/<int:user_id>/", admin.site.admin_view(profile_detail), name="admin-profile-detail"),
+    ]

@@ -1,0 +1,30 @@
+"""The avatar API, the contract a mobile app uses: presign, upload to S3 with that Content-Type, complete."""
+
+from django.http import HttpRequest, JsonResponse
+
+from mediahub.api import api_view, errors, form_errors, json_body
+from profiles import services
+from profiles.forms import AvatarRequestForm
+
+
+@json_body
+def presign(request: HttpRequest, body: dict) -> JsonResponse:
+    form = AvatarRequestForm(body)
+    if not form.is_valid():
+        return form_errors(form)
+    return JsonResponse(services.avatar_presign(str(request.user.pk), content_type=form.cleaned_data["contentType"]))
+
+
+@json_body
+def complete(request: HttpRequest, body: dict) -> JsonResponse:
+    key = body.get("key")
+    if not isinstance(key, str) or not key:
+        return errors(400, key="The key of the uploaded avatar is required.")
+    profile = services.avatar_complete(str(request.user.pk), key=key)
+    return JsonResponse(
+        {"key": profile.avatar_key, "avatar": {size: services.avatar_urls(profile, size) for size in ("64", "256")}}
+    )
+
+
+avatar = api_view({"POST": presign})
+avatar_complete = api_view({"POST": complete})
