@@ -46,6 +46,34 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 DEBUG = env_bool("DEBUG", True)
 
+# --- Secrets from AWS Systems Manager Parameter Store (deploy: docs/deploy.md) -------------------------------
+# On Lambda no secret is in zappa_settings.json: SECRETS_PARAMETER_PATH (e.g. /mediahub/production) names a
+# folder of SecureString parameters, read once at start-up (one GetParameters call). A variable already set in
+# the environment wins over its parameter.
+SECRET_PARAMETERS = ("SECRET_KEY", "DATABASE_URL", "EMAIL_HOST_PASSWORD")
+
+
+def load_secrets(path: str) -> list[str]:
+    """Copy `<path>/<NAME>` for each of SECRET_PARAMETERS into the environment; returns the names found."""
+    import boto3  # only here: a local run without secrets never pays for the import
+
+    ssm = boto3.client(
+        "ssm", region_name=env_str("AWS_REGION", "us-east-1"), endpoint_url=env_str("AWS_ENDPOINT_URL") or None
+    )
+    answer = ssm.get_parameters(Names=[f"{path.rstrip('/')}/{name}" for name in SECRET_PARAMETERS], WithDecryption=True)
+    found = []
+    for parameter in answer["Parameters"]:
+        name = parameter["Name"].rsplit("/", 1)[-1]
+        os.environ.setdefault(name, parameter["Value"])
+        found.append(name)
+    return found
+
+
+SECRETS_PARAMETER_PATH = env_str("SECRETS_PARAMETER_PATH")
+if SECRETS_PARAMETER_PATH:
+    load_secrets(SECRETS_PARAMETER_PATH)
+# --- end of secrets ------------------------------------------------------------------------------------------
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
