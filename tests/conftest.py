@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -60,8 +61,9 @@ def local_aws() -> Iterator[LocalAws]:
 
 @pytest.fixture(autouse=True)
 def empty_aws(local_aws: LocalAws) -> Iterator[None]:
-    """Each test starts with empty tables and buckets, as each starts with an empty database."""
+    """Each test starts with empty tables, buckets and cache, as each starts with an empty database."""
     yield
+    cache.clear()
     for model in dynamo.registry:
         with model.batch_write() as batch:
             for item in model.scan():

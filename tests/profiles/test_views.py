@@ -1,0 +1,122 @@
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from mediahub.aws import client as aws_client
+from profiles.models import Profile
+from tests.conftest import PASSWORD, create_and_upload, jpeg_bytes, post_json
+from tests.profiles.test_api import change_avatar
+from uploads.models import MediaItem
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_user_has_a_profile_made_on_first_read(client, alice):
+    client.force_login(alice)
+    assert client.get("/profile/").status_code == 200
+    assert Profile.get(str(alice.pk)).display_name == "alice"
+
+
+def test_profile_edit_saves_and_escapes_html(client, alice, bob):
+    client.force_login(alice)
+    response = client.post("/profile/", {"display_name": "Alice <b>A</b>", "bio": "<script>x()</script>"}, follow=True)
+    assert "Profile saved." in response.content.decode()
+    client.force_login(bob)
+    page = client.get("/u/alice/").content.decode()
+    assert "Alice &lt;b&gt;A&lt;/b&gt;" in page
+    assert "&lt;script&gt;x()&lt;/script&gt;" in page
+    assert "<script>x()" not in page
+
+
+def test_profile_fields_have_length_limits(client, alice):
+    client.force_login(alice)
+    response = client.post("/profile/", {"display_name": "x" * 51, "bio": "y" * 501})
+    text = response.content.decode()
+    assert "at most 50 characters" in text
+    assert "at most 500 characters" in text
+
+
+def test_a_user_edits_only_their_own_profile(client, alice, bob):
+    client.force_login(bob)
+    client.post("/profile/", {"display_name": "Bob", "bio": ""})
+    assert Profile.get(str(bob.pk)).display_name == "Bob"
+    client.force_login(alice)
+    client.get("/profile/")
+    assert Profile.get(str(alice.pk)).display_name == "alice"
+
+
+def test_public_profile_is_for_signed_in_users_only(client, alice):
+    assert client.get("/u/alice/").status_code == 302
+    client.force_login(alice)
+    assert client.get("/u/nobody/").status_code == 404
+
+
+def test_navigation_shows_initials_without_an_avatar_and_the_picture_with_one(client, alice):
+    client.force_login(alice)
+    client.post("/profile/", {"display_name": "Alice Liddell", "bio": ""})
+    page = client.get("/").content.decode()
+    assert '<span class="initials" aria-label="Alice Liddell">AL</span>' in page
+    change_avatar(client, jpeg_bytes())
+    page = client.get("/").content.decode()
+    nav = page[page.index('data-testid="nav-avatar"') :][:600]
+    assert f"/avatars/{alice.pk}/" in nav
+    assert "64.jpg" in nav
+
+
+def test_account_deletion_needs_the_password(client, alice):
+    client.force_login(alice)
+    response = client.post("/accounts/delete/", {"password": "wrong"})
+    assert "That is not your password." in response.content.decode()
+    assert User.objects.filter(pk=alice.pk).exists()
+
+
+def test_account_deletion_leaves_nothing_behind(client, alice, bob):
+    client.force_login(bob)
+    bobs = create_and_upload(client, jpeg_bytes(), name="bob's")
+    client.force_login(alice)
+    for n in range(2):
+        body = create_and_upload(client, jpeg_bytes(), name=f"alice {n}")
+        post_json(client, f"/api/media/{body['id']}/complete")
+    change_avatar(client, jpeg_bytes())
+    uid = str(alice.pk)
+
+    response = client.post("/accounts/delete/", {"password": PASSWORD}, follow=True)
+    assert "Your account and everything in it are deleted." in response.content.decode()
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert list(MediaItem.by_owner.query(uid)) == []
+    with pytest.raises(Profile.DoesNotExist):
+        Profile.get(uid)
+    for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
+        for prefix in (f"uploads/{uid}/", f"renditions/{uid}/", f"avatars/{uid}/"):
+            assert "Contents" not in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    assert MediaItem.get(bobs["id"]).name == "bob's"  # other people's things stay
+
+
+def test_deleting_a_user_in_the_admin_removes_their_data_too(client, alice, staff):
+    client.force_login(alice)
+    create_and_upload(client, jpeg_bytes())
+    client.force_login(staff)
+    client.post(f"/admin/auth/user/{alice.pk}/delete/", {"post": "yes"})
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert list(MediaItem.by_owner.query(str(alice.pk))) == []
+
+
+def test_admin_lists_profiles_and_clears_an_avatar(client, alice, staff):
+    client.force_login(alice)
+    change_avatar(client, jpeg_bytes())
+    client.force_login(staff)
+    assert "alice" in client.get("/admin/profiles/").content.decode()
+    assert "/admin/profiles/" in client.get("/admin/").content.decode()
+    url = f"/admin/profiles/{alice.pk}/"
+    assert 'data-testid="admin-avatar"' in client.get(url).content.decode()
+    response = client.post(url, {"action": "clear-avatar"}, follow=True)
+    assert "avatar of alice is cleared" in response.content.decode()
+    assert Profile.get(str(alice.pk)).avatar_key is None
+    assert "Contents" not in aws_client("s3").list_objects_v2(
+        Bucket=settings.RENDITIONS_BUCKET, Prefix=f"avatars/{alice.pk}/"
+    )
+
+
+def test_profile_admin_is_staff_only(client, alice):
+    client.force_login(alice)
+    assert client.get("/admin/profiles/").status_code == 302
