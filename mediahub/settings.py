@@ -50,7 +50,7 @@ DEBUG = env_bool("DEBUG", True)
 # On Lambda no secret is in zappa_settings.json: SECRETS_PARAMETER_PATH (e.g. /mediahub/production) names a
 # folder of SecureString parameters, read once at start-up (one GetParameters call). A variable already set in
 # the environment wins over its parameter.
-SECRET_PARAMETERS = ("SECRET_KEY", "DATABASE_URL", "EMAIL_HOST_PASSWORD")
+SECRET_PARAMETERS = ("SECRET_KEY", "DATABASE_URL", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")
 
 
 def load_secrets(path: str) -> list[str]:
