@@ -15,6 +15,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("profiles.urls")),
     path("profile/", profile_views.profile, name="profile"),
+    path("profile/tokens/", profile_views.token_create, name="token-create"),
+    path("profile/tokens/<int:token_id>/revoke/", profile_views.token_revoke, name="token-revoke"),
     path("u/<str:username>/", profile_views.public_profile, name="public-profile"),
     path("api/profile/avatar", profile_api.avatar, name="api-avatar"),
     path("api/profile/avatar/complete", profile_api.avatar_complete, name="api-avatar-complete"),

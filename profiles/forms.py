@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
+from profiles.models import ApiToken
 from profiles.services import accepts_as_avatar
 from uploads.forms import check_file_name
 
@@ -46,3 +47,8 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=60, help_text="What uses it, e.g. “backup script”.")
+    scope = forms.ChoiceField(choices=ApiToken.SCOPES, initial=ApiToken.READ)

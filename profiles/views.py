@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS
-from profiles import services
-from profiles.forms import DeleteAccountForm, ProfileForm, SignUpForm
+from profiles import services, tokens
+from profiles.forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SignUpForm
 from uploads.filetypes import allowed_types, is_image
 
 
@@ -42,8 +43,30 @@ def profile(request: HttpRequest) -> HttpResponse:
         "avatar": services.avatar_urls(current, "256"),
         "avatar_types": ",".join(t for t in allowed_types() if is_image(t)),
         "avatar_max_size": settings.AVATAR_MAX_SIZE,
+        "tokens": request.user.api_tokens.all(),
+        "token_form": ApiTokenForm(),
     }
     return render(request, "profiles/profile.html", context)
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A token needs a name (60 characters at most) and a scope.")
+        return redirect("profile")
+    record, token = tokens.token_create(request.user, **form.cleaned_data)
+    # Rendered, not redirected: the token is shown this once and never stored in a cookie or the session.
+    return render(request, "profiles/token_created.html", {"record": record, "token": token})
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    if tokens.token_revoke(request.user, token_id):
+        messages.success(request, "Token revoked: it no longer works.")
+    return redirect("profile")
 
 
 @login_required
