@@ -278,6 +278,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "mediahub")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-uploads": {"task": "uploads.sweep_stuck", "schedule": 120.0},
+    "delete-expired-items": {"task": "uploads.delete_expired", "schedule": 600.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ def item_json(item: MediaItem) -> dict:
         "height": item.height,
         "animated": item.animated,
         "downloads": item.downloads,
+        "deleteAt": item.delete_at.isoformat() if item.delete_at else None,
         "renditions": selectors.rendition_urls(item),
         "downloadUrl": reverse("media-download", args=[item.id]),
     }
@@ -49,6 +50,7 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
         file_name=data["fileName"],
         content_type=data["contentType"],
         size=data["size"],
+        delete_after_days=data["deleteAfterDays"],
     )
     payload = {"id": ticket.item.id, "upload": {"url": ticket.url, "fields": ticket.fields}}
     return JsonResponse({**payload, "expiresIn": ticket.expires_in}, status=201)

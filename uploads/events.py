@@ -49,6 +49,10 @@ def sweep_stuck(event: dict | None = None, context: object = None) -> int:
     return services.requeue_stuck()
 
 
+def delete_expired(event: dict | None = None, context: object = None) -> int:
+    return services.delete_expired()
+
+
 @task
 def process_async(bucket: str, key: str, force: bool = False) -> None:
     """On Lambda, an asynchronous invocation of this function; elsewhere it simply runs."""

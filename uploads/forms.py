@@ -13,6 +13,7 @@ from uploads.filetypes import allowed_types
 NAME_MAX = 200
 CAPTION_MAX = 2000
 FILE_NAME_MAX = 255
+MAX_KEEP_DAYS = 3650
 
 
 def check_file_name(value: str) -> str:
@@ -61,12 +62,16 @@ class UploadRequestForm(MediaFieldsForm):
     fileName = forms.CharField(strip=False, validators=[check_file_name])
     contentType = forms.CharField(validators=[check_content_type])
     size = forms.IntegerField(validators=[check_size])
+    deleteAfterDays = forms.IntegerField(required=False, min_value=1, max_value=MAX_KEEP_DAYS)
 
 
 class DirectUploadForm(MediaFieldsForm):
     """The same upload without JavaScript: the file comes through Django."""
 
     file = forms.FileField()
+    delete_after_days = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_KEEP_DAYS, label="Delete after (days)", help_text="Optional."
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

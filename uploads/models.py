@@ -53,6 +53,17 @@ class ByStatus(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ByDeletion(GlobalSecondaryIndex):
+    """Items their owner chose to have deleted, by when: sparse, only those items carry `deletion_due`."""
+
+    class Meta:
+        index_name = "by-deletion"
+        projection = AllProjection()
+
+    deletion_due = UnicodeAttribute(hash_key=True)
+    delete_at = UTCDateTimeAttribute(range_key=True)
+
+
 @register
 class MediaItem(Model):
     Meta = table_meta("media")
@@ -82,9 +93,12 @@ class MediaItem(Model):
     attempts = NumberAttribute(default=0)
     downloads = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)  # set while pending, so abandoned uploads vanish on their own
+    delete_at = UTCDateTimeAttribute(null=True)  # the owner's "delete after N days"
+    deletion_due = UnicodeAttribute(null=True)  # "due" whenever delete_at is set: the key of the sparse index
 
     by_owner = ByOwner()
     by_status = ByStatus()
+    by_deletion = ByDeletion()
 
     @property
     def family(self) -> str:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
+DELETION_DUE = "due"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,14 @@ def get_owned(*, owner_id: str, media_id: str) -> MediaItem:
 
 
 def media_create(
-    *, owner_id: str, name: str, caption: str, file_name: str, content_type: str, size: int
+    *,
+    owner_id: str,
+    name: str,
+    caption: str,
+    file_name: str,
+    content_type: str,
+    size: int,
+    delete_after_days: int | None = None,
 ) -> UploadTicket:
     """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key."""
     media_id = uuid.uuid4().hex
@@ -65,6 +73,9 @@ def media_create(
         size=size,
         expires_at=PENDING_LIFETIME,
     )
+    if delete_after_days:
+        item.delete_at = utcnow() + timedelta(days=delete_after_days)
+        item.deletion_due = DELETION_DUE
     item.save(condition=MediaItem.id.does_not_exist())
     post = storage.presigned_post(
         item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
@@ -72,7 +83,9 @@ def media_create(
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
 
 
-def media_upload_direct(*, owner_id: str, name: str, caption: str, upload: UploadedFile) -> MediaItem:
+def media_upload_direct(
+    *, owner_id: str, name: str, caption: str, upload: UploadedFile, delete_after_days: int | None = None
+) -> MediaItem:
     """The no-JavaScript path: stream the file to the item's key through django-storages, then complete it."""
     ticket = media_create(
         owner_id=owner_id,
@@ -81,6 +94,7 @@ def media_upload_direct(*, owner_id: str, name: str, caption: str, upload: Uploa
         file_name=upload.name,
         content_type=upload.content_type,
         size=upload.size,
+        delete_after_days=delete_after_days,
     )
     storage.save_original(ticket.item.object_key, upload)
     return media_complete(owner_id=owner_id, media_id=ticket.item.id)
@@ -200,3 +214,16 @@ def media_download_url(*, owner_id: str, media_id: str) -> str:
     return storage.download_url(
         item.object_key, file_name=item.file_name, content_type=item.detected_type or item.declared_type
     )
+
+
+def delete_expired() -> int:
+    """Delete every item whose owner's chosen lifetime is over: objects in both buckets, then the record.
+
+    Run periodically; an item whose deletion fails stays in the index and is tried again next time.
+    """
+    count = 0
+    for item in MediaItem.by_deletion.query(DELETION_DUE, MediaItem.delete_at <= utcnow()):
+        delete_item(item)
+        count += 1
+    log.info("deleted %d expired item(s)", count)
+    return count

@@ -40,3 +40,8 @@ def process_media(self, bucket: str, key: str, force: bool = False) -> str:
 @shared_task(name="uploads.sweep_stuck")
 def sweep_stuck() -> int:
     return services.requeue_stuck()
+
+
+@shared_task(name="uploads.delete_expired")
+def delete_expired() -> int:
+    return services.delete_expired()

@@ -67,6 +67,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             caption=form.cleaned_data["caption"],
             upload=form.cleaned_data["file"],
+            delete_after_days=form.cleaned_data["delete_after_days"],
         )
         return redirect("media-uploaded", item.id)
     context = {"form": form, "accept": ",".join(allowed_types()), "max_size": settings.MAX_UPLOAD_SIZE}

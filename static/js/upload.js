@@ -85,6 +85,7 @@
     try {
       const created = await api(form.dataset.api, {
         fileName: file.name, contentType: file.type, size: file.size, name: fields.name || file.name, caption: fields.caption,
+        deleteAfterDays: fields.days,
       });
       await sendToS3(created.upload, file, ui);
       ui.status.textContent += " · checking…";
@@ -104,7 +105,8 @@
     const button = document.getElementById("upload-button");
     button.disabled = true;
     list.innerHTML = "";
-    const fields = { name: form.elements.name.value.trim(), caption: form.elements.caption.value };
+    const days = form.elements.delete_after_days.value.trim();
+    const fields = { name: form.elements.name.value.trim(), caption: form.elements.caption.value, days: days ? Number(days) : null };
     const ids = [];
     for (const file of files) ids.push(await uploadOne(file, fields));
     button.disabled = false;
