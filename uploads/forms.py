@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, timedelta
 
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from uploads.filetypes import allowed_types
+from uploads.models import utcnow
 
 NAME_MAX = 200
 CAPTION_MAX = 2000
@@ -79,3 +81,30 @@ class DirectUploadForm(MediaFieldsForm):
         check_content_type(upload.content_type)
         check_size(upload.size)
         return upload
+
+
+class ShareForm(forms.Form):
+    LIFETIMES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+
+    expires = forms.ChoiceField(
+        choices=[("1h", "1 hour"), ("1d", "1 day"), ("7d", "7 days"), ("custom", "Until…")], initial="1d"
+    )
+    until = forms.DateTimeField(
+        required=False,
+        label="Until (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="With “Until…”: at most 30 days from now.",
+    )
+    max_downloads = forms.IntegerField(required=False, min_value=1, max_value=100_000, label="Download limit")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        choice = data.get("expires")
+        if choice == "custom":
+            until = data.get("until")
+            if until is None:
+                raise forms.ValidationError("Choose when the link expires.")
+            data["expires_at"] = until if until.tzinfo else until.replace(tzinfo=UTC)
+        elif choice:
+            data["expires_at"] = utcnow() + self.LIFETIMES[choice]
+        return data

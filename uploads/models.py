@@ -108,3 +108,47 @@ class MediaItem(Model):
     @property
     def is_final(self) -> bool:
         return self.status in (Status.READY, Status.REJECTED, Status.FAILED)
+
+
+class ByMedia(GlobalSecondaryIndex):
+    """An item's share links, newest first."""
+
+    class Meta:
+        index_name = "by-media"
+        projection = AllProjection()
+
+    media_id = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+@register
+class ShareLink(Model):
+    """A link that lets anyone holding its token see and download one item, until it expires, is used up or revoked.
+
+    Only the token's SHA-256 is stored: a leaked table does not leak working links.
+    """
+
+    Meta = table_meta("share-links")
+
+    digest = UnicodeAttribute(hash_key=True)
+    media_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(default_for_new=utcnow)
+    expires_at = UTCDateTimeAttribute()
+    max_downloads = NumberAttribute(null=True)
+    downloads = NumberAttribute(default=0)
+    revoked_at = UTCDateTimeAttribute(null=True)
+    # Kept a while after expiry so the page can still say "expired" rather than "unknown", then DynamoDB drops it.
+    forget_at = TTLAttribute()
+
+    by_media = ByMedia()
+
+    def state(self, now: datetime) -> str:
+        """active, revoked, expired or exhausted."""
+        if self.revoked_at:
+            return "revoked"
+        if now >= self.expires_at:
+            return "expired"
+        if self.max_downloads is not None and self.downloads >= self.max_downloads:
+            return "exhausted"
+        return "active"

@@ -18,7 +18,7 @@ from pynamodb.expressions.condition import Condition
 from mediahub.api import Conflict, NotFound
 from uploads import storage
 from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
-from uploads.models import MediaItem, Status, utcnow
+from uploads.models import MediaItem, ShareLink, Status, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -202,14 +202,21 @@ def media_delete(*, owner_id: str, media_id: str) -> None:
 def delete_item(item: MediaItem) -> None:
     """Objects first, record last: a failure half way leaves the record, so deleting again finishes the job."""
     storage.delete_item_objects(owner_id=item.owner_id, media_id=item.id)
+    with ShareLink.batch_write() as batch:
+        for link in ShareLink.by_media.query(item.id):
+            batch.delete(link)
     item.delete()
 
 
 def media_download_url(*, owner_id: str, media_id: str) -> str:
-    """Count a download (atomically) and return a 60-second link that saves the original under its own name."""
     item = get_owned(owner_id=owner_id, media_id=media_id)
     if item.status not in (Status.UPLOADED, Status.READY):
         raise Conflict("This file is not available for download.")
+    return download_link(item)
+
+
+def download_link(item: MediaItem) -> str:
+    """Count a download (atomically) and return a 60-second link that saves the original under its own name."""
     item.update(actions=[MediaItem.downloads.add(1)])
     return storage.download_url(
         item.object_key, file_name=item.file_name, content_type=item.detected_type or item.declared_type

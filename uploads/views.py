@@ -15,9 +15,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
-from uploads import selectors, services
+from uploads import selectors, services, sharing
 from uploads.filetypes import allowed_types
-from uploads.forms import DirectUploadForm, MediaFieldsForm
+from uploads.forms import DirectUploadForm, MediaFieldsForm, ShareForm
+from uploads.models import utcnow
 
 
 def owner(request: HttpRequest) -> str:
@@ -88,8 +89,63 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
         services.media_update(owner_id=owner(request), media_id=media_id, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect("media-detail", media_id)
-    context = {"item": item, "form": form, "renditions": selectors.rendition_urls(item, ("medium",))}
+    context = {
+        "item": item,
+        "form": form,
+        "renditions": selectors.rendition_urls(item, ("medium",)),
+        "share_form": ShareForm(),
+        "links": sharing.links_for_item(owner_id=owner(request), media_id=media_id),
+        "now": utcnow(),
+    }
     return render(request, "uploads/detail.html", context)
+
+
+@require_POST
+@media_page
+def share(request: HttpRequest, media_id: str) -> HttpResponse:
+    form = ShareForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("media-detail", media_id)
+    link, token = sharing.share_create(
+        owner_id=owner(request),
+        media_id=media_id,
+        expires_at=form.cleaned_data["expires_at"],
+        max_downloads=form.cleaned_data["max_downloads"],
+    )
+    # Rendered, not redirected: the link is shown this once; only its hash is kept.
+    url = request.build_absolute_uri(reverse("shared", args=[token]))
+    return render(request, "uploads/share_created.html", {"link": link, "url": url, "media_id": media_id})
+
+
+@require_POST
+@media_page
+def share_revoke(request: HttpRequest, media_id: str, link_digest: str) -> HttpResponse:
+    sharing.share_revoke(owner_id=owner(request), media_id=media_id, link_digest=link_digest)
+    messages.success(request, "Link revoked: it no longer works.")
+    return redirect("media-detail", media_id)
+
+
+def shared(request: HttpRequest, token: str) -> HttpResponse:
+    """The page anyone with the link sees: no sign-in, nothing about the item unless the link still works."""
+    try:
+        found = sharing.open_link(token)
+    except NotFound:
+        raise Http404("No such link.") from None
+    except sharing.LinkGone as exc:
+        return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
+    renditions = selectors.rendition_urls(found.item, ("medium",))
+    return render(request, "uploads/shared.html", {"item": found.item, "renditions": renditions, "token": token})
+
+
+@require_POST
+def shared_download(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        return redirect(sharing.shared_download_url(token))
+    except NotFound:
+        raise Http404("No such link.") from None
+    except sharing.LinkGone as exc:
+        return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
 
 
 @require_POST
