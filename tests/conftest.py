@@ -36,12 +36,18 @@ PASSWORD = "correct horse battery staple"
 class LocalAws:
     endpoint: str
     env: dict[str, str]
+    recorder: object = None  # deploy hook: every AWS call the session makes (tests/deploy/recording.py)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def local_aws() -> Iterator[LocalAws]:
     """moto's server on a free loopback port, bootstrapped by our own `bootstrap` command."""
     server = start_server("127.0.0.1", 0)
+    # --- deploy hook: record every call this server serves, for the IAM policy check (tests/deploy/test_iam.py) ---
+    from tests.deploy.recording import install
+
+    recorder = install(server, settings.AWS_REGION)
+    # --- end of deploy hook -------------------------------------------------------------------------------------
     host, port = server.get_host_and_port()
     run = uuid.uuid4().hex[:8]
     env = {
@@ -54,7 +60,7 @@ def local_aws() -> Iterator[LocalAws]:
     overrides.enable()
     aws._client.cache_clear()
     call_command("bootstrap", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    yield LocalAws(endpoint=env["AWS_ENDPOINT_URL"], env=env)
+    yield LocalAws(endpoint=env["AWS_ENDPOINT_URL"], env=env, recorder=recorder)
     overrides.disable()
     server.stop()
 
