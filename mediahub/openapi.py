@@ -1,0 +1,445 @@
+"""The JSON API's OpenAPI 3.1 description, built once at import and served at /api/openapi.json.
+
+Written by hand from the views and forms; tests/mediahub/test_openapi.py checks it against the URL patterns and the
+forms, and tests/mediahub/test_api_fuzz.py checks every answer of the running API against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+
+from mediahub.api import errors
+from uploads.filetypes import is_image
+from uploads.forms import CAPTION_MAX, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX
+from uploads.models import Status
+
+Schema = dict[str, Any]
+
+MEDIA_ID = r"^[0-9a-f]{32}$"
+AVATAR_KEY = r"^avatars/[0-9]+/[0-9a-f]{32}\.[a-z0-9]+$"
+AVATAR_SIZES = ("64", "256")  # what profiles.api.complete answers with
+# What check_file_name refuses that a pattern can say: folders, markup, C0 and C1 control characters.
+# (Unicode format characters, and "." and "..", are refused too; the description says so.)
+FILE_NAME_PATTERN = "^[^/\\\\<>\\u0000-\\u001f\\u007f-\\u009f]+$"
+
+
+# --- small helpers ------------------------------------------------------------------------------------------
+
+
+def ref(kind: str, name: str) -> Schema:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def schema(name: str) -> Schema:
+    return ref("schemas", name)
+
+
+def nullable(type_: str, **keywords: Any) -> Schema:
+    return {"type": [type_, "null"], **keywords}
+
+
+def obj(properties: dict[str, Schema], *, required: tuple[str, ...] | None = None, **keywords: Any) -> Schema:
+    """An object schema; every property is required unless `required` names fewer."""
+    names = list(properties) if required is None else list(required)
+    return {"type": "object", "properties": properties, "required": names, **keywords}
+
+
+def json_content(body: Schema) -> dict:
+    return {"application/json": {"schema": body}}
+
+
+def answer(description: str, body: Schema | None = None) -> dict:
+    response: dict = {"description": description}
+    if body is not None:
+        response["content"] = json_content(body)
+    return response
+
+
+def json_request(body: Schema) -> dict:
+    return {"required": True, "content": json_content(body)}
+
+
+def refusals(*codes: int) -> dict[str, Schema]:
+    """The shared error answers, by status code (see ERROR_ANSWERS)."""
+    return {str(code): ref("responses", ERROR_ANSWERS[code][0]) for code in codes}
+
+
+# --- the pieces ---------------------------------------------------------------------------------------------
+
+# status -> (component name, description); every one has the Errors body.
+ERROR_ANSWERS: dict[int, tuple[str, str]] = {
+    400: (
+        "BadRequest",
+        "Bad input: the body is not a JSON object, or a field is missing or invalid (named in errors).",
+    ),
+    401: (
+        "Unauthorized",
+        "Not signed in, or the Authorization header's token is missing, malformed, unknown or revoked (errors.auth).",
+    ),
+    403: (
+        "Forbidden",
+        "A read-only token on a method that changes something (errors.auth), or, with a session, a failed CSRF check "
+        "(errors.csrf).",
+    ),
+    404: ("NotFound", "No such media item, or someone else's: the two are indistinguishable (errors.id)."),
+    409: ("Conflict", "The upload was already completed, or by another request (errors.status)."),
+    422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
+    503: ("StorageUnavailable", "Storage (S3 or DynamoDB) failed in a way that may pass: try again (errors.storage)."),
+}
+
+FILE_NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": FILE_NAME_MAX,
+    "pattern": FILE_NAME_PATTERN,
+    "description": "A plain file name, kept for display and downloads: no folders (/ or \\), no < or >, no control or "
+    'Unicode format characters, not "." or "..".',
+    "example": "beach.jpg",
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Errors": obj(
+        {
+            "errors": {
+                "type": "object",
+                "description": "Field name (or __all__, auth, csrf, body, storage …) to messages for a person.",
+                "minProperties": 1,
+                "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            }
+        },
+        example={"errors": {"name": ["This field is required."]}},
+    ),
+    "MediaItem": obj(
+        {
+            "id": {"type": "string", "pattern": MEDIA_ID},
+            "name": {"type": "string"},
+            "caption": {"type": "string"},
+            "fileName": {"type": "string"},
+            "contentType": {"type": "string", "description": "Detected from the bytes once uploaded, else declared."},
+            "size": {"type": "integer", "minimum": 0, "description": "Bytes."},
+            "status": {"type": "string", "enum": list(Status.ALL)},
+            "reason": nullable("string", description="Why the item was rejected or failed."),
+            "createdAt": {"type": "string", "format": "date-time"},
+            "uploadedAt": nullable("string", format="date-time"),
+            "width": nullable("integer", minimum=0),
+            "height": nullable("integer", minimum=0),
+            "animated": nullable("boolean"),
+            "downloads": {"type": "integer", "minimum": 0},
+            "deleteAt": nullable("string", format="date-time", description="When the item will be deleted, if ever."),
+            "renditions": {
+                "type": "object",
+                "description": "Rendition name (thumb, medium, large) to its size and a short-lived link per format.",
+                "additionalProperties": obj(
+                    {"width": {"type": "integer"}, "height": {"type": "integer"}},
+                    additionalProperties={"type": "string", "format": "uri"},
+                ),
+            },
+            "downloadUrl": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "The site's download link (with a session): counts the download and redirects.",
+            },
+        }
+    ),
+    "MediaPage": obj(
+        {
+            "items": {"type": "array", "items": schema("MediaItem")},
+            "nextCursor": nullable("string", description="Pass as ?cursor= for the next page; null on the last."),
+        }
+    ),
+    "PresignedPost": obj(
+        {
+            "url": {"type": "string", "format": "uri"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        description="POST these fields, then the file (last, as `file`), as multipart/form-data to `url`.",
+    ),
+    "UploadTicket": obj(
+        {
+            "id": {"type": "string", "pattern": MEDIA_ID},
+            "upload": schema("PresignedPost"),
+            "expiresIn": {"type": "integer", "minimum": 1, "description": "Seconds the upload link lasts."},
+        }
+    ),
+    "RejectedUpload": {
+        "allOf": [schema("Errors"), obj({"item": schema("MediaItem")})],
+        "description": "errors.file says why; the item is now rejected.",
+    },
+    "UploadRequest": obj(
+        {
+            "fileName": FILE_NAME,
+            "contentType": {"type": "string", "enum": sorted(settings.MEDIA_TYPES)},
+            "size": {"type": "integer", "minimum": 1, "maximum": settings.MAX_UPLOAD_SIZE, "description": "Bytes."},
+            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
+            "caption": {"type": "string", "maxLength": CAPTION_MAX},
+            "deleteAfterDays": nullable(
+                "integer", minimum=1, maximum=MAX_KEEP_DAYS, description="Delete the item this many days from now."
+            ),
+        },
+        required=("fileName", "contentType", "size", "name"),
+    ),
+    "MediaEdit": obj(
+        {
+            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
+            "caption": {"type": "string", "maxLength": CAPTION_MAX},
+        },
+        required=(),
+        description="Fields left out keep their value.",
+    ),
+    "AvatarRequest": obj(
+        {
+            "fileName": FILE_NAME,
+            "contentType": {
+                "type": "string",
+                "enum": sorted(ctype for ctype in settings.MEDIA_TYPES if is_image(ctype)),
+            },
+        }
+    ),
+    "AvatarTicket": {
+        "allOf": [
+            schema("PresignedPost"),
+            obj({"key": {"type": "string", "pattern": AVATAR_KEY}, "expiresIn": {"type": "integer", "minimum": 1}}),
+        ],
+        "description": "Upload the image with exactly this Content-Type, then complete with `key`.",
+    },
+    "AvatarComplete": obj(
+        {"key": {"type": "string", "minLength": 1, "pattern": AVATAR_KEY, "description": "From the avatar ticket."}}
+    ),
+    "Avatar": obj(
+        {
+            "key": {"type": "string"},
+            "avatar": obj(
+                {
+                    size: nullable("object", additionalProperties={"type": "string", "format": "uri"})
+                    for size in AVATAR_SIZES
+                },
+                description="Square size in pixels to a short-lived link per format (jpg, webp).",
+            ),
+        }
+    ),
+}
+
+MEDIA_ID_PARAMETER = {
+    "name": "media_id",
+    "in": "path",
+    "required": True,
+    "description": "The item's id, as the API gave it (32 lowercase hex digits). Any other string is an unknown "
+    "id: 404.",
+    "schema": {"type": "string", "pattern": MEDIA_ID},
+}
+
+CURSOR_PARAMETER = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "description": "The previous page's nextCursor; a cursor not handed out is 400 (errors.cursor).",
+    "schema": {"type": "string"},
+}
+
+READ = [{"bearerAuth": []}, {"sessionCookie": []}]
+WRITE = [{"bearerAuth": []}, {"sessionCookie": [], "csrfCookie": [], "csrfHeader": []}]
+
+
+def operation(
+    operation_id: str,
+    summary: str,
+    ok: dict,
+    *codes: int,
+    security: list = WRITE,
+    body: str | None = None,
+    parameters: list | None = None,
+) -> dict:
+    """One operation: its success answers (`ok`, by status) and the shared refusals it can give."""
+    spec = {
+        "operationId": operation_id,
+        "summary": summary,
+        "security": security,
+        "responses": {**ok, **refusals(*codes)},
+    }
+    if body:
+        spec["requestBody"] = json_request(schema(body))
+    if parameters:
+        spec["parameters"] = parameters
+    return spec
+
+
+# Every caller can get 401; every call that changes something can get 403; everything that touches storage, 503.
+PATHS = {
+    "/api/media/": {
+        "get": operation(
+            "listMedia",
+            "The caller's items, newest first, a page at a time.",
+            {"200": answer("A page of items.", schema("MediaPage"))},
+            400,
+            401,
+            503,
+            security=READ,
+            parameters=[CURSOR_PARAMETER],
+        ),
+        "post": operation(
+            "createMedia",
+            "Record a pending item and presign the upload of its file.",
+            {"201": answer("The item's id and a presigned POST for its bytes.", schema("UploadTicket"))},
+            400,
+            401,
+            403,
+            503,
+            body="UploadRequest",
+        ),
+    },
+    "/api/media/{media_id}": {
+        "parameters": [MEDIA_ID_PARAMETER],
+        "get": operation(
+            "getMedia",
+            "One item: status, reason, size, type, dimensions, rendition links, download count.",
+            {"200": answer("The item.", schema("MediaItem"))},
+            401,
+            404,
+            503,
+            security=READ,
+        ),
+        "patch": operation(
+            "updateMedia",
+            "Change the item's name and/or caption.",
+            {"200": answer("The edited item.", schema("MediaItem"))},
+            400,
+            401,
+            403,
+            404,
+            503,
+            body="MediaEdit",
+        ),
+        "delete": operation(
+            "deleteMedia",
+            "Delete the item: its files in both buckets, then its record.",
+            {"204": answer("Deleted.")},
+            401,
+            403,
+            404,
+            503,
+        ),
+    },
+    "/api/media/{media_id}/complete": {
+        "parameters": [MEDIA_ID_PARAMETER],
+        "post": operation(
+            "completeMedia",
+            "Say the upload is done: the file is checked and handed to processing.",
+            {
+                "202": answer("Accepted for processing: the item, status uploaded.", schema("MediaItem")),
+                "422": answer("The file never arrived, or is not what was declared.", schema("RejectedUpload")),
+            },
+            401,
+            403,
+            404,
+            409,
+            503,
+        ),
+    },
+    "/api/profile/avatar": {
+        "post": operation(
+            "createAvatarUpload",
+            "Presign the upload of a new avatar image.",
+            {"200": answer("A presigned POST and the key to complete with.", schema("AvatarTicket"))},
+            400,
+            401,
+            403,
+            503,
+            body="AvatarRequest",
+        ),
+    },
+    "/api/profile/avatar/complete": {
+        "post": operation(
+            "completeAvatar",
+            "Process the uploaded avatar now; a refused file keeps the previous avatar.",
+            {"200": answer("The new (or unchanged, if completed before) avatar.", schema("Avatar"))},
+            400,
+            401,
+            403,
+            409,
+            422,
+            503,
+            body="AvatarComplete",
+        ),
+    },
+    "/api/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document.",
+            "security": [],
+            "responses": {
+                "200": answer("The OpenAPI description of the JSON API.", {"type": "object", "required": ["openapi"]}),
+                "304": answer("Not modified (If-None-Match)."),
+                **refusals(401),
+            },
+        }
+    },
+}
+
+OPENAPI: dict = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "mediahub JSON API",
+        "version": "1",
+        "description": (
+            "Media uploads straight to S3, their metadata, and the caller's avatar. Authenticate with a personal API "
+            "token (`Authorization: Bearer mh_…`, made on the profile page; read-only tokens get 403 on methods that "
+            "change something) or with the site's session cookie plus Django's CSRF header on unsafe methods. "
+            'Every refusal is JSON: `{"errors": {"field": ["message"]}}`. A method a path does not list is 405 '
+            "with an Allow header."
+        ),
+    },
+    "servers": [{"url": "/"}],
+    "security": READ,
+    "paths": PATHS,
+    "components": {
+        "schemas": SCHEMAS,
+        "responses": {name: answer(description, schema("Errors")) for name, description in ERROR_ANSWERS.values()},
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "mh_…",
+                "description": "A personal API token from the profile page; no CSRF header needed.",
+            },
+            "sessionCookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": settings.SESSION_COOKIE_NAME,
+                "description": "The site's session, as a signed-in browser has it.",
+            },
+            "csrfCookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": settings.CSRF_COOKIE_NAME,
+                "description": "With the session, on POST, PATCH and DELETE: Django's CSRF cookie …",
+            },
+            "csrfHeader": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-CSRFToken",
+                "description": "… and its value in this header (over HTTPS, a same-origin Referer too).",
+            },
+        },
+    },
+}
+
+BODY = json.dumps(OPENAPI, separators=(",", ":")).encode()
+ETAG = f'"{hashlib.sha256(BODY).hexdigest()[:32]}"'
+
+
+def openapi_json(request: HttpRequest) -> HttpResponse:
+    """The document: public, the same for everyone, cacheable (and revalidated by its ETag)."""
+    if request.method not in ("GET", "HEAD"):
+        response = errors(405, method=f"{request.method} is not allowed here.")
+        response["Allow"] = "GET, HEAD"
+        return response
+    response = get_conditional_response(request, etag=ETAG) or HttpResponse(BODY, content_type="application/json")
+    response["ETag"] = ETAG
+    patch_cache_control(response, public=True, max_age=300)
+    return response
