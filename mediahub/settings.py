@@ -201,6 +201,8 @@ MEDIA_TYPES = {
     "video/webm": "webm",
     "application/pdf": "pdf",
 }
+# Bytes each user may store (originals; renditions are not counted). Checked when an upload is requested.
+USER_STORAGE_QUOTA = env_int("USER_STORAGE_QUOTA", 5 * 1024**3)
 # Items per gallery (and admin) page: one DynamoDB Query each.
 MEDIA_PAGE_SIZE = env_int("MEDIA_PAGE_SIZE", 24)
 # Images larger than this many pixels are refused before decoding (decompression bombs).

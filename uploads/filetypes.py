@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 # Enough bytes for every signature below (ISO media brands sit in the first 32).
 SNIFF_BYTES = 64
@@ -50,3 +51,8 @@ def family(content_type: str) -> str:
 
 def is_image(content_type: str) -> bool:
     return family(content_type) == "image"
+
+
+def human_size(size: int) -> str:
+    """'1.5 MB': Django's filesizeformat with plain spaces, for messages that also travel as JSON."""
+    return filesizeformat(size).replace("\xa0", " ")

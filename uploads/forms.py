@@ -7,9 +7,8 @@ from datetime import UTC, timedelta
 
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
-from uploads.filetypes import allowed_types
+from uploads.filetypes import allowed_types, human_size
 from uploads.models import utcnow
 
 NAME_MAX = 200
@@ -45,7 +44,7 @@ def check_size(value: int) -> int:
         raise forms.ValidationError("The file is empty.")
     if value > settings.MAX_UPLOAD_SIZE:
         raise forms.ValidationError(
-            f"The file is {filesizeformat(value)}; the limit is {filesizeformat(settings.MAX_UPLOAD_SIZE)}."
+            f"The file is {human_size(value)}; the limit is {human_size(settings.MAX_UPLOAD_SIZE)}."
         )
     return value
 

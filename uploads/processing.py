@@ -17,13 +17,12 @@ from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from mediahub.api import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
 from uploads import imaging, storage
-from uploads.filetypes import SNIFF_BYTES, family, sniff
+from uploads.filetypes import SNIFF_BYTES, family, human_size, sniff
 from uploads.models import MediaItem, Status, utcnow
 
 log = logging.getLogger("uploads.processing")
@@ -162,7 +161,7 @@ def fetch_and_render(
         raise imaging.BadMedia("The file is no longer in storage.")
     length = head["ContentLength"]
     if length > max_size:
-        raise imaging.BadMedia(f"The file is {filesizeformat(length)}; the limit is {filesizeformat(max_size)}.")
+        raise imaging.BadMedia(f"The file is {human_size(length)}; the limit is {human_size(max_size)}.")
     if size is not None and length != size:
         raise imaging.BadMedia(f"The file is {length} bytes but {size} were declared.")
     with _spooled() as fp:

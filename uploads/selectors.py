@@ -6,13 +6,14 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 
 from mediahub.api import Refusal
 from uploads import storage
-from uploads.models import MediaItem
+from uploads.models import MediaItem, Status
 
 
 class BadCursor(Refusal):
@@ -80,3 +81,30 @@ def media_to_reprocess(*, status: str, owner_id: str | None, before: datetime) -
         index, hash_value, condition = MediaItem.by_status, status, None
     args = (hash_value, MediaItem.created_at < before)
     return index.count(*args, filter_condition=condition), index.query(*args, filter_condition=condition)
+
+
+@dataclass(frozen=True)
+class Usage:
+    items: int
+    bytes_stored: int
+    downloads: int
+    quota: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.bytes_stored / self.quota)) if self.quota else 0
+
+
+def usage_for_owner(owner_id: str) -> Usage:
+    """What a user stores: every item not refused counts, pending ones too (their bytes are on the way).
+
+    A Query over the owner's index, fetching three small attributes per item.
+    """
+    items = stored = downloads = 0
+    query = MediaItem.by_owner.query(owner_id, attributes_to_get=["size", "status", "downloads"])
+    for item in query:
+        downloads += item.downloads or 0
+        if item.status not in (Status.REJECTED, Status.FAILED):
+            items += 1
+            stored += item.size or 0
+    return Usage(items=items, bytes_stored=stored, downloads=downloads, quota=settings.USER_STORAGE_QUOTA)

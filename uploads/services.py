@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
-from mediahub.api import Conflict, NotFound
-from uploads import storage
-from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
+from mediahub.api import Conflict, NotFound, Refusal
+from uploads import selectors, storage
+from uploads.filetypes import SNIFF_BYTES, allowed_types, family, human_size, sniff
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
 DELETION_DUE = "due"
+
+
+class QuotaExceeded(Refusal):
+    field = "size"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def media_create(
     delete_after_days: int | None = None,
 ) -> UploadTicket:
     """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key."""
+    check_quota(owner_id, size)
     media_id = uuid.uuid4().hex
     item = MediaItem(
         media_id,
@@ -81,6 +86,15 @@ def media_create(
         item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
     )
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
+
+
+def check_quota(owner_id: str, size: int) -> None:
+    usage = selectors.usage_for_owner(owner_id)
+    if usage.bytes_stored + size > usage.quota:
+        raise QuotaExceeded(
+            f"This file ({human_size(size)}) would take you over your storage quota: "
+            f"{human_size(usage.bytes_stored)} of {human_size(usage.quota)} used."
+        )
 
 
 def media_upload_direct(

@@ -5,6 +5,7 @@ from uploads import api, views
 urlpatterns = [
     path("", views.gallery, name="home"),
     path("upload/", views.upload, name="upload"),
+    path("usage/", views.usage, name="usage"),
     path("media/<str:media_id>/", views.detail, name="media-detail"),
     path("media/<str:media_id>/uploaded/", views.uploaded, name="media-uploaded"),
     path("media/<str:media_id>/delete/", views.delete, name="media-delete"),

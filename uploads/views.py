@@ -60,6 +60,11 @@ def gallery(request: HttpRequest) -> HttpResponse:
 
 
 @media_page
+def usage(request: HttpRequest) -> HttpResponse:
+    return render(request, "uploads/usage.html", {"usage": selectors.usage_for_owner(owner(request))})
+
+
+@media_page
 def upload(request: HttpRequest) -> HttpResponse:
     form = DirectUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():

@@ -47,3 +47,51 @@ def test_delete_after_days_is_validated(client, alice, days):
     response = post_json(client, "/api/media/", payload)
     assert response.status_code == 400
     assert "deleteAfterDays" in response.json()["errors"]
+
+
+def request_upload(client, size: int):
+    payload = {"fileName": "a.jpg", "contentType": "image/jpeg", "size": size, "name": "n"}
+    return post_json(client, "/api/media/", payload)
+
+
+def test_quota_allows_an_upload_exactly_at_the_limit_and_refuses_one_byte_over(client, alice, settings):
+    settings.USER_STORAGE_QUOTA = 1000
+    client.force_login(alice)
+    assert request_upload(client, 600).status_code == 201
+    over = request_upload(client, 401)
+    assert over.status_code == 400
+    assert "over your storage quota: 600 bytes of 1000 bytes used" in over.json()["errors"]["size"][0]
+    assert request_upload(client, 400).status_code == 201  # exactly at the limit
+    assert request_upload(client, 1).status_code == 400
+
+
+def test_refused_items_do_not_count_against_the_quota(client, alice, settings):
+    settings.USER_STORAGE_QUOTA = 1000
+    client.force_login(alice)
+    media_id = request_upload(client, 900).json()["id"]
+    post_json(client, f"/api/media/{media_id}/complete")  # never uploaded: rejected
+    assert request_upload(client, 1000).status_code == 201
+
+
+def test_the_page_upload_path_enforces_the_quota_too(client, alice, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.USER_STORAGE_QUOTA = 10
+    client.force_login(alice)
+    upload = SimpleUploadedFile("a.jpg", camera_jpeg().getvalue(), content_type="image/jpeg")
+    response = client.post("/upload/", {"name": "n", "file": upload}, follow=True)
+    assert "over your storage quota" in response.content.decode()
+
+
+def test_usage_page_counts_items_bytes_and_downloads(client, alice):
+    client.force_login(alice)
+    data = camera_jpeg().getvalue()
+    bodies = [create_and_upload(client, data) for _ in range(2)]
+    for body in bodies:
+        post_json(client, f"/api/media/{body['id']}/complete")
+    client.get(f"/media/{bodies[0]['id']}/download/")
+    page = client.get("/usage/").content.decode()
+    assert 'data-testid="usage-items">2<' in page
+    assert 'data-testid="usage-downloads">1<' in page
+    usage = services.selectors.usage_for_owner(str(alice.pk))
+    assert usage.bytes_stored == 2 * len(data)
