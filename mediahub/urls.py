@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from mediahub import views
+from mediahub import openapi, views
 from profiles import admin as profiles_admin
 from profiles import api as profile_api
 from profiles import views as profile_views
@@ -20,6 +20,7 @@ urlpatterns = [
     path("u/<str:username>/", profile_views.public_profile, name="public-profile"),
     path("api/profile/avatar", profile_api.avatar, name="api-avatar"),
     path("api/profile/avatar/complete", profile_api.avatar_complete, name="api-avatar-complete"),
+    path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("uploads.urls")),
 ]
