@@ -179,6 +179,10 @@ def describe(environ, body: bytes, region: str) -> Call | None:
             return None  # a CORS preflight: unauthenticated, no IAM action
         operation, actions, acl = _s3(environ, body)
         return Call(service, operation, actions, origin, 0, acl=acl)
+    elif service == "lambda" and environ.get("PATH_INFO", "").endswith("/invocations"):
+        name = unquote(environ["PATH_INFO"]).split("/functions/")[1].split("/")[0]
+        arn = name if name.startswith("arn:") else f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+        operation, actions = "Invoke", [("lambda:InvokeFunction", arn)]
     else:
         target = environ.get("HTTP_X_AMZ_TARGET", "").split(".")[-1]
         operation = target or _form_action(environ, body) or f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}"

@@ -39,7 +39,10 @@ def test_the_wildcard_check_catches_wildcards():
         ("s3:GetObject", "arn:aws:s3:::mediahub-*/uploads/*"),
         ("s3:GetObject", "arn:aws:s3:::someone-elses-bucket/uploads/*"),
         ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:*:table/mediahub-production-media"),
-        ("dynamodb:Query", "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/mediahub-production-media/index/*"),
+        (
+            "dynamodb:Query",
+            "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/mediahub-production-media/index/*",
+        ),
         ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:${aws:PrincipalAccount}:table/mediahub-production-*"),
         ("logs:PutLogEvents", "arn:aws:logs:us-east-1:${aws:PrincipalAccount}:log-group:*"),
         ("ssm:GetParameters", "arn:aws:ssm:us-east-1:${aws:username}:parameter/x"),
