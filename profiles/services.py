@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from mediahub.api import Conflict, Refusal
 from profiles.models import Profile
-from uploads import imaging, processing, storage
+from uploads import imaging, processing, quota, storage
 from uploads.filetypes import allowed_types, is_image
 from uploads.models import MediaItem, utcnow
 from uploads.services import delete_item
@@ -163,6 +163,7 @@ def delete_account_data(user_id: str) -> None:
     storage.delete_prefix(settings.UPLOADS_BUCKET, f"avatars/{user_id}/")
     storage.delete_prefix(settings.RENDITIONS_BUCKET, f"avatars/{user_id}/")
     Profile(user_id).delete()
+    quota.forget(user_id)
     forget_navigation(user_id)
 
 

@@ -93,6 +93,7 @@ class MediaItem(Model):
     attempts = NumberAttribute(default=0)
     downloads = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)  # set while pending, so abandoned uploads vanish on their own
+    counted = BooleanAttribute(null=True)  # its bytes are in the owner's StorageUsage
     delete_at = UTCDateTimeAttribute(null=True)  # the owner's "delete after N days"
     deletion_due = UnicodeAttribute(null=True)  # "due" whenever delete_at is set: the key of the sparse index
 
@@ -152,3 +153,13 @@ class ShareLink(Model):
         if self.max_downloads is not None and self.downloads >= self.max_downloads:
             return "exhausted"
         return "active"
+
+
+@register
+class StorageUsage(Model):
+    """Bytes of originals each owner stores, kept by atomic ADDs so the quota check is one read."""
+
+    Meta = table_meta("usage")
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    bytes = NumberAttribute(default=0)

@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from mediahub.api import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
-from uploads import imaging, storage
+from uploads import imaging, quota, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, sniff
 from uploads.models import MediaItem, Status, utcnow
 
@@ -245,6 +245,7 @@ def _reject(item: MediaItem, reason: str) -> None:
         MediaItem.expires_at.remove(),
     ]
     _conditional(item, actions)
+    quota.uncount(item)
 
 
 def mark_failed(media_id: str, reason: str) -> None:

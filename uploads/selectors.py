@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 
 from mediahub.api import Refusal
-from uploads import storage
+from uploads import quota, storage
 from uploads.models import MediaItem, Status
 
 
@@ -96,15 +96,12 @@ class Usage:
 
 
 def usage_for_owner(owner_id: str) -> Usage:
-    """What a user stores: every item not refused counts, pending ones too (their bytes are on the way).
-
-    A Query over the owner's index, fetching three small attributes per item.
-    """
-    items = stored = downloads = 0
-    query = MediaItem.by_owner.query(owner_id, attributes_to_get=["size", "status", "downloads"])
+    """What a user stores: bytes from the quota's count; items and downloads from a Query of small attributes."""
+    items = downloads = 0
+    query = MediaItem.by_owner.query(owner_id, attributes_to_get=["status", "downloads"])
     for item in query:
         downloads += item.downloads or 0
-        if item.status not in (Status.REJECTED, Status.FAILED):
-            items += 1
-            stored += item.size or 0
-    return Usage(items=items, bytes_stored=stored, downloads=downloads, quota=settings.USER_STORAGE_QUOTA)
+        items += item.status not in (Status.REJECTED, Status.FAILED)
+    return Usage(
+        items=items, bytes_stored=quota.bytes_stored(owner_id), downloads=downloads, quota=settings.USER_STORAGE_QUOTA
+    )

@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
-from mediahub.api import Conflict, NotFound, Refusal
-from uploads import selectors, storage
-from uploads.filetypes import SNIFF_BYTES, allowed_types, family, human_size, sniff
+from mediahub.api import Conflict, NotFound
+from uploads import quota, storage
+from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
 DELETION_DUE = "due"
-
-
-class QuotaExceeded(Refusal):
-    field = "size"
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def media_create(
     delete_after_days: int | None = None,
 ) -> UploadTicket:
     """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key."""
-    check_quota(owner_id, size)
+    quota.check(owner_id, size)
     media_id = uuid.uuid4().hex
     item = MediaItem(
         media_id,
@@ -86,15 +82,6 @@ def media_create(
         item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
     )
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
-
-
-def check_quota(owner_id: str, size: int) -> None:
-    usage = selectors.usage_for_owner(owner_id)
-    if usage.bytes_stored + size > usage.quota:
-        raise QuotaExceeded(
-            f"This file ({human_size(size)}) would take you over your storage quota: "
-            f"{human_size(usage.bytes_stored)} of {human_size(usage.quota)} used."
-        )
 
 
 def media_upload_direct(
@@ -120,11 +107,20 @@ def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
     if item.status != Status.PENDING:
         raise Conflict(f"This upload was already completed (it is {item.status}).")
     reason = _check_arrival(item)
+    if not reason:
+        try:
+            quota.count(item)
+        except quota.QuotaExceeded as exc:
+            reason = exc.message
     if reason:
         storage.delete_original(item.object_key)
         _transition(item, Status.REJECTED, reason=reason)
         return item
-    _transition(item, Status.UPLOADED)
+    try:
+        _transition(item, Status.UPLOADED, extra=[MediaItem.counted.set(True)])
+    except Conflict:
+        quota.release(item)  # another request completed it first, and counted it
+        raise
     enqueue_processing(item, after_upload=True)
     return item
 
@@ -216,6 +212,7 @@ def media_delete(*, owner_id: str, media_id: str) -> None:
 def delete_item(item: MediaItem) -> None:
     """Objects first, record last: a failure half way leaves the record, so deleting again finishes the job."""
     storage.delete_item_objects(owner_id=item.owner_id, media_id=item.id)
+    quota.uncount(item)
     with ShareLink.batch_write() as batch:
         for link in ShareLink.by_media.query(item.id):
             batch.delete(link)

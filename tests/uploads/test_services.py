@@ -7,7 +7,7 @@ from mediahub.aws import client as aws_client
 from tests.conftest import create_and_upload, post_json
 from tests.images import camera_jpeg
 from tests.uploads.test_processing import process
-from uploads import services, tasks
+from uploads import quota, selectors, services, tasks
 from uploads.models import MediaItem, Status, utcnow
 
 pytestmark = pytest.mark.django_db
@@ -54,18 +54,50 @@ def request_upload(client, size: int):
     return post_json(client, "/api/media/", payload)
 
 
+def store(client, size: int) -> str:
+    """Upload and complete a file of `size` bytes that passes the arrival checks (it starts like a JPEG)."""
+    body = create_and_upload(client, b"\xff\xd8\xff" + b"\0" * (size - 3))
+    response = post_json(client, f"/api/media/{body['id']}/complete")
+    assert response.status_code == 202, response.content
+    return body["id"]
+
+
 def test_quota_allows_an_upload_exactly_at_the_limit_and_refuses_one_byte_over(client, alice, settings):
     settings.USER_STORAGE_QUOTA = 1000
     client.force_login(alice)
-    assert request_upload(client, 600).status_code == 201
+    store(client, 600)
     over = request_upload(client, 401)
     assert over.status_code == 400
     assert "over your storage quota: 600 bytes of 1000 bytes used" in over.json()["errors"]["size"][0]
-    assert request_upload(client, 400).status_code == 201  # exactly at the limit
+    store(client, 400)  # exactly at the limit
     assert request_upload(client, 1).status_code == 400
+    assert quota.bytes_stored(str(alice.pk)) == 1000
 
 
-def test_refused_items_do_not_count_against_the_quota(client, alice, settings):
+def test_two_uploads_racing_for_the_last_bytes_cannot_both_complete(client, alice, settings):
+    settings.USER_STORAGE_QUOTA = 1000
+    client.force_login(alice)
+    first = create_and_upload(client, b"\xff\xd8\xff" + b"\0" * 597)
+    second = create_and_upload(client, b"\xff\xd8\xff" + b"\0" * 597)  # both presigned while 0 bytes were used
+    assert post_json(client, f"/api/media/{first['id']}/complete").status_code == 202
+    response = post_json(client, f"/api/media/{second['id']}/complete")
+    assert response.status_code == 422
+    assert "storage quota" in response.json()["errors"]["file"][0]
+    assert quota.bytes_stored(str(alice.pk)) == 600
+
+
+def test_deleting_and_refusing_give_the_bytes_back_once(client, alice, settings):
+    client.force_login(alice)
+    kept, deleted = store(client, 100), store(client, 200)
+    client.delete(f"/api/media/{deleted}")
+    assert quota.bytes_stored(str(alice.pk)) == 100
+    process(MediaItem.get(kept))  # not a real JPEG: refused by processing, and uncounted
+    assert MediaItem.get(kept).status == Status.REJECTED
+    client.delete(f"/api/media/{kept}")  # deleting it too gives nothing back twice
+    assert quota.bytes_stored(str(alice.pk)) == 0
+
+
+def test_refused_uploads_do_not_count_against_the_quota(client, alice, settings):
     settings.USER_STORAGE_QUOTA = 1000
     client.force_login(alice)
     media_id = request_upload(client, 900).json()["id"]
@@ -93,5 +125,5 @@ def test_usage_page_counts_items_bytes_and_downloads(client, alice):
     page = client.get("/usage/").content.decode()
     assert 'data-testid="usage-items">2<' in page
     assert 'data-testid="usage-downloads">1<' in page
-    usage = services.selectors.usage_for_owner(str(alice.pk))
+    usage = selectors.usage_for_owner(str(alice.pk))
     assert usage.bytes_stored == 2 * len(data)
