@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from images import write_photo  # noqa: E402 (needs bench/ on the path)
+from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
 
 from mediahub.localaws import start_server  # noqa: E402 (needs ROOT on the path; reads no settings on import)
 
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Processing latency"
 CACHE = ROOT / ".data" / "bench-images"
 PHOTO_SIZE = (4592, 3064)  # 14.1 megapixels, a common camera size
@@ -365,23 +365,6 @@ def machine(load: tuple[float, float]) -> str:
     )
 
 
-def cpu_model() -> str:
-    match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    return match.group(1).strip() if match else platform.processor() or "unknown CPU"
-
-
-def write_section(section: str) -> None:
-    """Replace our section of docs/benchmarks.md (up to the next level-2 heading), leaving the rest alone."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
-
-
 def summary(samples: list[Sample]) -> str:
     return "\n".join(
         f"run {n:2} {s.status:8} {s.latency_s * 1000:6.0f} ms  complete {s.complete_s * 1000:4.0f} ms  "
@@ -408,7 +391,7 @@ def main(argv: list[str]) -> None:
     print(summary(figures.samples), file=sys.stderr)
     report = markdown(figures)
     print(report)
-    write_section(report)
+    write_section(HEADING, report)
 
 
 def measure(runs: int, env: dict[str, str], log_path: Path) -> Figures:

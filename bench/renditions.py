@@ -13,7 +13,6 @@ import io
 import math
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -25,6 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
 
 import django  # noqa: E402
+from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
 
 django.setup()
 
@@ -36,7 +36,6 @@ from PIL import Image, ImageChops, ImageOps, ImageStat  # noqa: E402
 from uploads.imaging import render  # noqa: E402
 
 CACHE = ROOT / ".data" / "bench-images"
-DOC = ROOT / "docs" / "benchmarks.md"
 BIG_SIZE = (8640, 5760)  # 49.8 megapixels, just under the default MAX_IMAGE_PIXELS
 ROUNDS = 3
 FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR")  # LANCZOS first: it is the reference the others are compared with
@@ -64,7 +63,7 @@ def main(argv: list[str]) -> None:
     }
     report = markdown(figures, specs)
     print(report)
-    write_section(report)
+    write_section("## Renditions", report)
 
 
 # --- the two pipelines ---------------------------------------------------------------------------------------
@@ -335,23 +334,6 @@ def rss_table(rss: dict[str, dict[str, int]]) -> list[str]:
 
 def rendition_list(specs: dict) -> str:
     return ", ".join(f"{name} {s['size']}{' square' if s['crop'] else ''}" for name, s in specs.items())
-
-
-def cpu_model() -> str:
-    match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    return match.group(1).strip() if match else platform.processor() or "unknown CPU"
-
-
-def write_section(section: str) -> None:
-    """Replace our section of docs/benchmarks.md (up to the next level-2 heading), leaving the rest alone."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Renditions\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
 
 
 if __name__ == "__main__":

@@ -29,11 +29,12 @@ from typing import Any
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
 
 from mediahub.localaws import start_server  # noqa: E402 (needs ROOT on the path; reads no settings on import)
 
-DOC = ROOT / "docs" / "benchmarks.md"
 PAGE_SIZE = 50  # the gallery page the issue asks about
 SMALL_GALLERY = 10  # a second user, to show the DynamoDB calls per page do not grow with the items
 SECONDS = 5.0  # measured wall time per endpoint
@@ -470,25 +471,6 @@ def machine() -> str:
     )
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
-def write_section(section: str) -> None:
-    """Replace our section of docs/benchmarks.md (up to the next level-2 heading), leaving the rest alone."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Web\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(text)
-
-
 # --- main ----------------------------------------------------------------------------------------------------
 
 
@@ -503,7 +485,7 @@ def main(argv: list[str]) -> None:
     finally:
         server.stop()
     print(report)
-    write_section(report)
+    write_section("## Web", report)
 
 
 def measure(seconds: float, calls: AwsCalls) -> str:
