@@ -39,3 +39,10 @@ test: install browser services lint
 
 bench: install
 	$(PY) bench/run.py
+
+# The Lambda package (docs/deploy.md): `zappa package` in a clean virtualenv of requirements.txt, made by the
+# runtime's Python (python3.12), into .data/package/mediahub-<stage>.zip.
+.PHONY: package
+PACKAGE_STAGE ?= production
+package: install
+	$(PY) -m deploy.build $(PACKAGE_STAGE)
