@@ -185,3 +185,20 @@ def test_registering_the_events_on_aws_gives_the_notification_we_expect(producti
         s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
         lam.delete_function(FunctionName=cli.lambda_name)
         iam.delete_role(RoleName=role["RoleName"])
+
+
+def test_the_operators_shell_gets_the_stages_settings_and_real_aws(local_aws):
+    import subprocess
+    import sys
+
+    script = f'export AWS_ENDPOINT_URL=http://x; eval "$({sys.executable} -m deploy.env dev)"; env'
+    env = dict(
+        line.split("=", 1)
+        for line in subprocess.run(
+            ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if "=" in line
+    )
+    assert "AWS_ENDPOINT_URL" not in env
+    assert env["DEFAULT_FROM_EMAIL"] == STAGES["dev"]["environment_variables"]["DEFAULT_FROM_EMAIL"]
+    assert {k: env[k] for k in STAGES["dev"]["environment_variables"]} == STAGES["dev"]["environment_variables"]
