@@ -21,7 +21,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -34,9 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
+
 from deploy import build  # noqa: E402 (needs ROOT on the path)
 
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## Package"
 STAGE = "production"
 ZIP_LIMIT, UNZIPPED_LIMIT, ZIP_TARGET = 50 * 2**20, 250 * 2**20, 30 * 2**20  # direct upload limits; our aim
@@ -306,27 +308,11 @@ def report(
         "JPEG is decoded at a reduced scale (DCT scaling), so a 50-megapixel photo never exists at full size; PNG, "
         "WebP and AVIF are decoded whole. 2048 MB also buys a full vCPU (Lambda gives one at 1,769 MB).",
         "",
-        f"Machine: {_cpu()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; {version}; "
+        f"Machine: {cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end; {version}; "
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC. Package: {zip_path.relative_to(ROOT)}.",
         "",
     ]
     return "\n".join(lines)
-
-
-def _cpu() -> str:
-    match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    return match.group(1).strip() if match else platform.processor() or "unknown CPU"
-
-
-def write_section(section: str) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (read fresh: others write theirs), or append it."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
 
 
 def main() -> int:
@@ -380,7 +366,7 @@ def main() -> int:
     finally:
         server.stop()
     section = report(zip_path, size, imported, runs, imports, images, python)
-    write_section(section)
+    write_section(HEADING, section)
     print(section)
     return 0
 
