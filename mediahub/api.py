@@ -80,8 +80,10 @@ def json_body(handler: Callable) -> Callable:
     def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
         try:
             body = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return errors(400, body="The body is not valid JSON.")
+            # JSON may escape lone surrogates (\ud800) that are not text: refuse them here, once for every field.
+            json.dumps(body, ensure_ascii=False).encode()
+        except (ValueError, RecursionError):
+            return errors(400, body="The body is not valid JSON text.")
         if not isinstance(body, dict):
             return errors(400, body="The body must be a JSON object.")
         return handler(request, body, **kwargs)

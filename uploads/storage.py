@@ -28,7 +28,8 @@ class MediaStorage(S3Storage):
             region_name=settings.AWS_REGION,
             endpoint_url=settings.AWS_ENDPOINT_URL or None,
             addressing_style="path" if settings.AWS_ENDPOINT_URL else None,
-            default_acl="private",
+            # No ACL header: the bucket enforces owner-only objects (ACLs disabled) and blocks public access.
+            default_acl=None,
             querystring_auth=True,
             querystring_expire=60,
             file_overwrite=False,

@@ -85,7 +85,11 @@ def test_create_rejects_a_size_over_the_limit(alice_client, settings):
     assert "the limit is 1000" in response.json()["errors"]["size"][0]
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[1, 2]", b"\xff\xfe", b"[" * 100_000, b'{"fileName": "a.jpg", "name": "\\ud800"}'],
+    ids=["not-json", "not-an-object", "not-utf8", "nested-too-deep", "lone-surrogate"],
+)
 def test_malformed_json_gets_a_400_saying_so(alice_client, body):
     response = alice_client.post("/api/media/", body, content_type="application/json")
     assert response.status_code == 400
