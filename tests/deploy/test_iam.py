@@ -279,12 +279,6 @@ def test_the_check_refuses_what_the_role_may_not_do(recorded):
     assert len(violations(forbidden, "production")) == len(forbidden)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uploads/storage.py MediaStorage sets default_acl='private': the form upload sends x-amz-acl, which a "
-    "bucket with ACLs disabled (BucketOwnerEnforced, set by bootstrap and the S3 default) refuses with "
-    "AccessControlListNotSupported, and which needs s3:PutObjectAcl. Fix: default_acl=None.",
-)
 def test_no_upload_asks_for_an_object_acl(recorded):
     acls = sorted({(c.operation, c.acl) for c in recorded if c.acl not in (None, "bucket-owner-full-control")})
     assert acls == []
