@@ -88,7 +88,11 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
         "(errors.csrf).",
     ),
     404: ("NotFound", "No such media item, or someone else's: the two are indistinguishable (errors.id)."),
-    409: ("Conflict", "The upload was already completed, or by another request (errors.status)."),
+    409: (
+        "Conflict",
+        "The upload was already completed (by this or another request), or, for an avatar, a newer upload took its "
+        "place (errors.status).",
+    ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
     503: ("StorageUnavailable", "Storage (S3 or DynamoDB) failed in a way that may pass: try again (errors.storage)."),
 }
@@ -100,7 +104,7 @@ FILE_NAME = {
     "pattern": FILE_NAME_PATTERN,
     "description": "A plain file name, kept for display and downloads: no folders (/ or \\), no < or >, no control or "
     'Unicode format characters, not "." or "..".',
-    "example": "beach.jpg",
+    "examples": ["beach.jpg"],
 }
 
 SCHEMAS: dict[str, Schema] = {
@@ -113,7 +117,7 @@ SCHEMAS: dict[str, Schema] = {
                 "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "string"}},
             }
         },
-        example={"errors": {"name": ["This field is required."]}},
+        examples=[{"errors": {"name": ["This field is required."]}}],
     ),
     "MediaItem": obj(
         {
@@ -254,6 +258,7 @@ def operation(
     security: list = WRITE,
     body: str | None = None,
     parameters: list | None = None,
+    description: str | None = None,
 ) -> dict:
     """One operation: its success answers (`ok`, by status) and the shared refusals it can give."""
     spec = {
@@ -262,6 +267,8 @@ def operation(
         "security": security,
         "responses": {**ok, **refusals(*codes)},
     }
+    if description:
+        spec["description"] = description
     if body:
         spec["requestBody"] = json_request(schema(body))
     if parameters:
@@ -291,6 +298,7 @@ PATHS = {
             403,
             503,
             body="UploadRequest",
+            description="A size that would take the caller past their storage quota is 400 (errors.size).",
         ),
     },
     "/api/media/{media_id}": {
@@ -332,7 +340,10 @@ PATHS = {
             "Say the upload is done: the file is checked and handed to processing.",
             {
                 "202": answer("Accepted for processing: the item, status uploaded.", schema("MediaItem")),
-                "422": answer("The file never arrived, or is not what was declared.", schema("RejectedUpload")),
+                "422": answer(
+                    "The file never arrived, is not what was declared, or would pass the storage quota.",
+                    schema("RejectedUpload"),
+                ),
             },
             401,
             403,
