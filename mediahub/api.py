@@ -54,6 +54,9 @@ def form_errors(form) -> JsonResponse:
 def api_view(methods: dict[str, Callable]) -> Callable:
     """One URL, a handler per method; JSON errors for auth, our refusals and storage outages."""
 
+    if "GET" in methods:
+        methods = {**methods, "HEAD": methods["GET"]}  # Django strips the body of a HEAD answer
+
     def view(request: HttpRequest, **kwargs) -> HttpResponse:
         handler = methods.get(request.method)
         if handler is None:

@@ -24,3 +24,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("uploads.urls")),
 ]
+
+handler404 = "mediahub.views.not_found"

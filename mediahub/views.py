@@ -1,5 +1,5 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import csrf
+from django.views import csrf, defaults
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -13,3 +13,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         message = "CSRF check failed: send the csrftoken cookie's value in an X-CSRFToken header."
         return JsonResponse({"errors": {"csrf": [message]}}, status=403)
     return csrf.csrf_failure(request, reason)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """API callers get JSON for unknown paths too; people get the usual page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"errors": {"path": ["There is no such API endpoint."]}}, status=404)
+    return defaults.page_not_found(request, exception)

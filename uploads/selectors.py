@@ -36,9 +36,18 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | Non
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeError):
         raise BadCursor("That page link is not valid.") from None
-    if not isinstance(key, dict) or any(key.get(name) != {"S": value} for name, value in expected.items()):
+    # DynamoDB's key of an index page: the table's key, the index's keys, nothing else, and the caller's partition.
+    if not isinstance(key, dict) or set(key) != {"id", "created_at", *expected}:
+        raise BadCursor("That page link is not valid.")
+    if any(key[name] != {"S": value} for name, value in expected.items()) or not _is_string(
+        key["id"], key["created_at"]
+    ):
         raise BadCursor("That page link is not valid.")
     return key
+
+
+def _is_string(*values: object) -> bool:
+    return all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in values)
 
 
 Page = tuple[list[MediaItem], str | None]

@@ -6,6 +6,7 @@ Views, the API, tasks and Lambda handlers parse input, call one of these, and sh
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
 DELETION_DUE = "due"
+MEDIA_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ def object_key(owner_id: str, media_id: str, content_type: str) -> str:
 
 def get_owned(*, owner_id: str, media_id: str) -> MediaItem:
     """The item, if it exists and belongs to `owner_id`; someone else's id is as unknown as a made-up one."""
+    if not MEDIA_ID.fullmatch(media_id):
+        raise NotFound("No such media item.")
     try:
         item = MediaItem.get(media_id)
     except DoesNotExist:

@@ -178,7 +178,7 @@ def test_anonymous_api_calls_get_401_json(client):
 def test_unsupported_method_gets_405_json(alice_client):
     response = alice_client.put("/api/media/")
     assert response.status_code == 405
-    assert response["Allow"] == "GET, POST"
+    assert response["Allow"] == "GET, POST, HEAD"
 
 
 def test_session_api_requires_csrf(alice, settings):
@@ -236,3 +236,36 @@ def test_delete_that_fails_half_way_keeps_the_record_so_a_retry_finishes(alice_c
     assert alice_client.delete(f"/api/media/{body['id']}").status_code == 204
     assert alice_client.get(f"/api/media/{body['id']}").status_code == 404
     assert "Contents" not in aws_client("s3").list_objects_v2(Bucket=settings.UPLOADS_BUCKET, Prefix=key)
+
+
+def test_unknown_api_paths_answer_json_404(alice_client):
+    for path in ("/api/nothing", "/api/media/abc/extra/"):
+        response = alice_client.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"errors": {"path": ["There is no such API endpoint."]}}
+
+
+def test_ids_that_cannot_be_ours_are_404_without_a_lookup(alice_client):
+    for media_id in ("x" * 3000, "ABCDEF0123456789ABCDEF0123456789", "1"):
+        assert alice_client.get(f"/api/media/{media_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        {},
+        {"id": {"S": "x"}, "created_at": {"N": "1"}},
+        {"id": {"S": "x"}, "created_at": {"S": "t"}, "extra": {"S": "y"}},
+    ],
+    ids=["owner-only", "number-where-text", "extra-part"],
+)
+def test_cursors_missing_or_adding_key_parts_are_refused(alice_client, key):
+    from uploads.selectors import encode_cursor
+
+    owner = {"owner_id": {"S": alice_client.session["_auth_user_id"]}}
+    response = alice_client.get("/api/media/", {"cursor": encode_cursor({**owner, **key})})
+    assert response.status_code == 400
+
+
+def test_head_works_where_get_does(alice_client):
+    assert alice_client.head("/api/media/").status_code == 200
