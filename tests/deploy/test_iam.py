@@ -77,9 +77,9 @@ def session_names() -> dict[str, str]:
 
 
 def translate(resource: str, stage: str) -> str:
-    """A resource of this session (or of the production stage, which the handler test uses) as the stage's."""
+    """A resource of this session (or of a stage: some tests use a stage's own names) as the stage's."""
     target = stage_names(stage)
-    for source in (session_names(), stage_names("production")):
+    for source in (session_names(), *(stage_names(name) for name in sorted(STAGES))):
         for bucket in ("uploads", "renditions"):
             arn = f"arn:aws:s3:::{source[bucket]}"
             if resource == arn or resource.startswith(arn + "/"):
