@@ -61,8 +61,6 @@ INDEX_ACTIONS = ["dynamodb:Query"]
 # Grants that no offline test can exercise, and why they are there anyway.
 NOT_EXERCISED_OFFLINE = {
     "Logs": "Lambda's runtime writes the function's logs with the role; nothing in the code calls CloudWatch Logs.",
-    "InvokeSelf": "zappa.asynchronous invokes the function only on Lambda; offline the task runs in process "
-    "(tests/deploy/test_iam.py checks the function name it would invoke).",
 }
 
 
