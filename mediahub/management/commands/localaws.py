@@ -33,5 +33,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # Wake up now and then: a signal handler only runs when the main thread gets control back.
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+            while not stop.wait(0.5):
+                pass
