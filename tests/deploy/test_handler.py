@@ -163,9 +163,12 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
         api_gateway_event(f"/static/{collected_static[css]}"),
         s3_event(bucket, ticket.item.object_key, configuration_id="mediahub-production", size=len(data)),
         scheduled_event("uploads.events.sweep_stuck"),
+        scheduled_event("uploads.events.delete_expired"),
         scheduled_event("zappa-keep-warm-handler.keep_warm_callback"),
     ]
-    (migrated, page, static, processed, swept, warm), log = run_in_lambda(zappa_cli, local_aws, tmp_path, events)
+    (migrated, page, static, processed, swept, expired, warm), log = run_in_lambda(
+        zappa_cli, local_aws, tmp_path, events
+    )
 
     assert migrated == {}
     assert page["statusCode"] == 200, page.get("body", "")[:2000]
@@ -178,6 +181,7 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
 
     assert processed == {"outcomes": [[ticket.item.object_key, Status.READY]]}
     assert swept == 0
+    assert expired == 0
     assert warm is None
     assert '"outcome": "ready"' in log  # the processing log line, as `zappa tail` shows it
 

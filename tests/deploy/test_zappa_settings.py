@@ -100,7 +100,11 @@ def test_the_package_leaves_out_tests_tools_and_the_runtimes_sdk(stage):
 def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
     stage_aws(stage)
     events = STAGES[stage]["events"]
-    assert {e["function"] for e in events} == {"uploads.events.handle_s3_event", "uploads.events.sweep_stuck"}
+    assert {e["function"] for e in events} == {
+        "uploads.events.handle_s3_event",
+        "uploads.events.sweep_stuck",
+        "uploads.events.delete_expired",
+    }
     for event in events:
         function = import_and_get_function(event["function"])
         if "event_source" in event:
@@ -110,7 +114,7 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
                 result = function(s3_event(bucket, f"elsewhere/{uuid.uuid4().hex}.txt"), None)
             assert [outcome for _, outcome in result["outcomes"]] == ["ignored"]
         else:
-            assert event["expression"] == "rate(5 minutes)"
+            assert event["expression"] in ("rate(5 minutes)", "rate(1 hour)")
             with as_stage(stage):
                 assert function({"detail-type": "Scheduled Event"}, None) == 0
 
