@@ -38,6 +38,13 @@ class LocalAws:
     env: dict[str, str]
     recorder: object = None  # deploy hook: every AWS call the session makes (tests/deploy/recording.py)
 
+    def client(self, service: str):
+        """A boto3 client for the emulator, outside the app's settings (as an operator or Lambda's runtime)."""
+        import boto3
+
+        credentials = {"aws_access_key_id": "t", "aws_secret_access_key": "t"}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", **credentials)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def local_aws() -> Iterator[LocalAws]:
@@ -153,6 +160,15 @@ def browser() -> Iterator:
         )
         yield chromium
         chromium.close()
+
+
+def sign_in(page, username: str = "alice") -> None:
+    """Through the sign-in form, as a person does."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_test_id("user-menu").wait_for()
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 from django.conf import settings
@@ -102,13 +101,7 @@ def collected_static() -> dict:
 def secrets(local_aws, tmp_path) -> dict[str, str]:
     """The stage's secrets in Parameter Store, as docs/deploy.md has the operator put them."""
     values = {"SECRET_KEY": uuid.uuid4().hex * 2, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    ssm = local_aws.client("ssm")
     for name, value in values.items():
         ssm.put_parameter(Name=f"/mediahub/production/{name}", Value=value, Type="SecureString", Overwrite=True)
     return values
@@ -195,13 +188,7 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
 
 def test_a_stage_without_its_secret_key_refuses_to_start(production_aws, zappa_cli, local_aws, tmp_path):
     """No SECRET_KEY in Parameter Store (and none in the environment): the function fails at start-up, loudly."""
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    ssm = local_aws.client("ssm")
     ssm.delete_parameters(Names=["/mediahub/production/SECRET_KEY"])
     with pytest.raises(AssertionError, match="SECRET_KEY is not set"):
         run_in_lambda(zappa_cli, local_aws, tmp_path, [api_gateway_event("/accounts/login/")])

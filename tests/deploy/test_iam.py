@@ -17,7 +17,6 @@ import os
 from collections import Counter
 from datetime import timedelta
 
-import boto3
 import pytest
 import requests
 from django.conf import settings
@@ -184,13 +183,7 @@ def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> N
     services.requeue_stuck()
     import zappa.asynchronous
 
-    lam = boto3.client(
-        "lambda",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    lam = local_aws.client("lambda")
     monkeypatch.setattr(zappa.asynchronous, "LAMBDA_CLIENT", lam, raising=False)  # made at import on Lambda
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", function_name("production", STAGES["production"]))
     with pytest.raises(lam.exceptions.ResourceNotFoundException):  # moto has no such function; the call is made
@@ -206,13 +199,7 @@ def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> N
     assert client.delete(f"/api/media/{item_id}").status_code == 204
     profile_services.delete_account_data(owner)
     # Secrets at start-up.
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=local_aws.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    ssm = local_aws.client("ssm")
     ssm.put_parameter(Name=f"{TEST_SECRETS_PATH}/SECRET_KEY", Value="x" * 50, Type="SecureString", Overwrite=True)
     from mediahub.settings import load_secrets
 

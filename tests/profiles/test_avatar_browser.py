@@ -1,15 +1,12 @@
 import pytest
 
-from tests.conftest import PASSWORD, jpeg_bytes
+from tests.conftest import jpeg_bytes, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_change_the_avatar_on_the_profile_page_and_see_it_in_the_navigation(page, alice, tmp_path):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page)
     page.goto("/profile/")
     assert page.get_by_test_id("nav-avatar").locator(".initials").inner_text() == "A"
 
@@ -26,10 +23,7 @@ def test_change_the_avatar_on_the_profile_page_and_see_it_in_the_navigation(page
 
 
 def test_a_refused_avatar_says_why_in_the_widget(page, alice, tmp_path):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page)
     page.goto("/profile/")
     fake = tmp_path / "fake.png"
     fake.write_bytes(b"<html>not a picture</html>")

@@ -1,17 +1,13 @@
 import pytest
 
-from tests.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def signed_in_page(page, alice, live_server):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "correct horse battery staple")
-    page.click("button[type=submit]")
-    page.get_by_test_id("user-menu").wait_for()
+    sign_in(page)
     return page
 
 
