@@ -223,3 +223,10 @@ def create_and_upload(client, data: bytes, *, content_type: str = "image/jpeg", 
     body = response.json()
     assert upload_to_s3(body["upload"], data).status_code in (200, 204)
     return body
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, set up after the test database so it is stopped (and its connection
+    closed) before the database is dropped; PostgreSQL refuses to drop a database still in use."""
+    return live_server
