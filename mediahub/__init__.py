@@ -1,4 +1,2 @@
-# The Celery app is loaded with Django so that @shared_task binds to it.
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+# The Celery app is not imported here: Lambda's web and S3-event functions never use Celery, and importing it costs
+# a third of a second of every cold start. Task modules import it (`from mediahub.celery import app`) instead.

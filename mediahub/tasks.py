@@ -1,7 +1,7 @@
-from celery import shared_task
+from mediahub.celery import app
 
 
-@shared_task(name="mediahub.ping")
+@app.task(name="mediahub.ping")
 def ping() -> str:
     """Health check: proves a worker is consuming the queue."""
     return "pong"

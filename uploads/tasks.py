@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from celery import shared_task
 from django.conf import settings
 
+from mediahub.celery import app
 from uploads import processing, services
 
 BACKOFF_BASE_SECONDS = 2
@@ -18,7 +18,7 @@ def backoff(retries: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**retries))  # noqa: S311
 
 
-@shared_task(
+@app.task(
     bind=True,
     name="uploads.process_media",
     acks_late=True,
@@ -37,11 +37,11 @@ def process_media(self, bucket: str, key: str, force: bool = False) -> str:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
-@shared_task(name="uploads.sweep_stuck")
+@app.task(name="uploads.sweep_stuck")
 def sweep_stuck() -> int:
     return services.requeue_stuck()
 
 
-@shared_task(name="uploads.delete_expired")
+@app.task(name="uploads.delete_expired")
 def delete_expired() -> int:
     return services.delete_expired()
