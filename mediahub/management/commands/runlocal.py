@@ -18,10 +18,11 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options) -> None:
         children = [p for p in [ensure_running()] if p is not None]
         manage = str(settings.BASE_DIR / "manage.py")
-        worker = [sys.executable, "-m", "celery", "-A", "mediahub", "worker", "--concurrency", "2", "-l", "info"]
-        # -B: the periodic sweep of stuck uploads runs inside the worker locally.
-        beat = ["-B", "--schedule", str(settings.LOCAL_DATA_DIR / "celerybeat-schedule")]
-        children.append(subprocess.Popen([*worker, *beat]))
+        celery = [sys.executable, "-m", "celery", "-A", "mediahub"]
+        children.append(subprocess.Popen([*celery, "worker", "--concurrency", "2", "-l", "info"]))
+        # Beat (the periodic sweeps) as a process of its own, so stopping it never depends on the worker.
+        schedule = str(settings.LOCAL_DATA_DIR / "celerybeat-schedule")
+        children.append(subprocess.Popen([*celery, "beat", "-l", "info", "--schedule", schedule]))
         children.append(subprocess.Popen([sys.executable, manage, "runserver", addr]))
         self.stdout.write(
             self.style.SUCCESS(f"\nmediahub is starting at http://{addr}/\n")
@@ -40,4 +41,7 @@ class Command(BaseCommand):
                 if child.poll() is None:
                     child.terminate()
             for child in children:
-                child.wait(timeout=15)
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:  # a worker still finishing a task: stop it anyway
+                    child.kill()
