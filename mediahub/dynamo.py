@@ -39,3 +39,8 @@ def register(model: type[Model]) -> type[Model]:
     """Class decorator: the bootstrap command creates a table for every registered model."""
     registry.append(model)
     return model
+
+
+def condition_failed(exc: Exception) -> bool:
+    """A conditional write refused because its condition did not hold (not a fault: someone got there first)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

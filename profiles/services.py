@@ -11,14 +11,14 @@ from django.core.cache import cache
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from mediahub.api import Conflict, Refusal
+from mediahub.dynamo import condition_failed
 from profiles.models import Profile
 from uploads import imaging, processing, quota, storage
 from uploads.filetypes import allowed_types, is_image
 from uploads.models import MediaItem, utcnow
-from uploads.services import delete_item
+from uploads.services import UPLOAD_URL_SECONDS, delete_item
 
 AVATAR_KEY = re.compile(r"^avatars/(?P<user>\d+)/(?P<token>[0-9a-f]{32})\.[a-z0-9]+$")
-UPLOAD_URL_SECONDS = 60
 
 
 class AvatarRefused(Refusal):
@@ -35,7 +35,7 @@ def get_profile(user_id: str, *, default_name: str = "") -> Profile:
         try:
             profile.save(condition=Profile.user_id.does_not_exist())
         except PutError as exc:  # made meanwhile by another request: read that one
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(exc):
                 raise
             return Profile.get(user_id, consistent_read=True)
         return profile
@@ -133,7 +133,7 @@ def _set_pending_result(profile: Profile, key: str, actions: list) -> None:
     try:
         profile.update(actions=actions, condition=Profile.pending_avatar_key == key)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 

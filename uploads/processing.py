@@ -20,6 +20,7 @@ from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
 from mediahub.api import StorageUnavailable
+from mediahub.dynamo import condition_failed
 from mediahub.stopwatch import Stopwatch
 from uploads import imaging, quota, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, sniff
@@ -255,7 +256,7 @@ def mark_failed(media_id: str, reason: str) -> None:
     try:
         MediaItem(media_id).update(actions=actions, condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
 
 
@@ -263,7 +264,7 @@ def _conditional(item: MediaItem, actions: list) -> None:
     try:
         item.update(actions=actions, condition=MediaItem.id.exists())
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         log.info("item %s was deleted while it was processed", item.id)
 

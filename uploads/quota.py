@@ -10,6 +10,7 @@ from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from mediahub.api import Refusal
+from mediahub.dynamo import condition_failed
 from uploads.filetypes import human_size
 from uploads.models import MediaItem, StorageUsage
 
@@ -39,7 +40,7 @@ def count(item: MediaItem) -> None:
     try:
         StorageUsage(item.owner_id).update(actions=[StorageUsage.bytes.add(item.size)], condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         raise QuotaExceeded(_message(item.size, bytes_stored(item.owner_id))) from None
 
@@ -49,7 +50,7 @@ def uncount(item: MediaItem) -> None:
     try:
         item.update(actions=[MediaItem.counted.remove()], condition=MediaItem.counted == True)  # noqa: E712
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return
         raise
     release(item)

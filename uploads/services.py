@@ -13,10 +13,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from mediahub.api import Conflict, NotFound
+from mediahub.dynamo import condition_failed
 from uploads import quota, storage
 from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
 from uploads.models import MediaItem, ShareLink, Status, utcnow
@@ -159,13 +160,9 @@ def _transition(item: MediaItem, status: str, *, reason: str | None = None, extr
     try:
         item.update(actions=actions + (extra or []), condition=MediaItem.status == Status.PENDING)
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             raise Conflict("This upload was completed by another request.") from None
         raise
-
-
-def _condition_failed(exc: UpdateError | PutError | DeleteError) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bool = False) -> None:

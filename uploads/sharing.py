@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from mediahub.api import Conflict, NotFound, Refusal
+from mediahub.dynamo import condition_failed
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 from uploads.services import download_link, get_owned
 
@@ -66,8 +67,8 @@ def share_create(
     return link, token
 
 
-def links_for_item(*, owner_id: str, media_id: str) -> list[ShareLink]:
-    item = get_owned(owner_id=owner_id, media_id=media_id)
+def links_for_item(item: MediaItem) -> list[ShareLink]:
+    """An item's links, newest first; the caller has already checked the item is the user's."""
     return list(ShareLink.by_media.query(item.id, scan_index_forward=False))
 
 
@@ -107,7 +108,7 @@ def shared_download_url(token: str) -> str:
     try:
         link.update(actions=[ShareLink.downloads.add(1)], condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         raise LinkGone(ShareLink.get(link.digest).state(now)) from None
     return download_link(shared.item)

@@ -63,12 +63,8 @@ def save_original(key: str, upload: UploadedFile) -> None:
 
 
 def head_original(key: str) -> dict | None:
-    return _head(settings.UPLOADS_BUCKET, key)
-
-
-def _head(bucket: str, key: str) -> dict | None:
     try:
-        return client("s3").head_object(Bucket=bucket, Key=key)
+        return client("s3").head_object(Bucket=settings.UPLOADS_BUCKET, Key=key)
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
             return None

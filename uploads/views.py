@@ -18,7 +18,7 @@ from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
 from uploads import selectors, services, sharing
 from uploads.filetypes import allowed_types
 from uploads.forms import DirectUploadForm, MediaFieldsForm, ShareForm
-from uploads.models import utcnow
+from uploads.models import Status, utcnow
 
 
 def owner(request: HttpRequest) -> str:
@@ -99,7 +99,7 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
         "form": form,
         "renditions": selectors.rendition_urls(item, ("medium",)),
         "share_form": ShareForm(),
-        "links": sharing.links_for_item(owner_id=owner(request), media_id=media_id),
+        "links": sharing.links_for_item(item) if item.status == Status.READY else [],
         "now": utcnow(),
     }
     return render(request, "uploads/detail.html", context)

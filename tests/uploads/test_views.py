@@ -150,3 +150,13 @@ def test_storage_outage_is_a_message_not_a_500(client, alice, settings):
         assert "try again" in response.json()["errors"]["storage"][0]
     finally:
         aws._client.cache_clear()
+
+
+def test_gallery_shows_a_refused_item_with_its_reason(client, alice):
+    client.force_login(alice)
+    payload = {"fileName": "a.jpg", "contentType": "image/jpeg", "size": 10, "name": "Never sent"}
+    media_id = post_json(client, "/api/media/", payload).json()["id"]
+    post_json(client, f"/api/media/{media_id}/complete")  # nothing was uploaded: refused
+    page = client.get("/").content.decode()
+    assert 'data-testid="status">Rejected<' in page
+    assert "The file never arrived" in page
