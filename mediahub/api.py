@@ -7,40 +7,11 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from pynamodb.exceptions import PynamoDBException
+
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, Refusal
 
 log = logging.getLogger(__name__)
-
-
-class StorageUnavailable(Exception):
-    """Storage failed in a way that may pass: try again later."""
-
-
-STORAGE_ERRORS = (ClientError, BotoCoreError, PynamoDBException, StorageUnavailable)
-STORAGE_DOWN = "Storage is unavailable right now; please try again in a moment."
-
-
-class Refusal(Exception):
-    """A request that cannot be done, with a message for a person: the page shows it, the API returns it."""
-
-    http_status = 400
-    field = "__all__"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class NotFound(Refusal):
-    http_status = 404
-    field = "id"
-
-
-class Conflict(Refusal):
-    http_status = 409
-    field = "status"
 
 
 def errors(http_status: int, **fields: str) -> JsonResponse:

@@ -17,14 +17,6 @@ from botocore.config import Config
 from django.conf import settings
 
 
-class AwsError(Exception):
-    """An AWS call failed. `transient` says whether trying again later may succeed."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
 @lru_cache(maxsize=16)
 def _client(service: str, endpoint_url: str | None, region: str) -> Any:
     # The emulator on loopback cannot serve virtual-hosted bucket names, so path style there.

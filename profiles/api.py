@@ -3,6 +3,7 @@
 from django.http import HttpRequest, JsonResponse
 
 from mediahub.api import api_view, errors, form_errors, json_body
+from mediahub.http import owner_id
 from profiles import services
 from profiles.forms import AvatarRequestForm
 
@@ -12,7 +13,7 @@ def presign(request: HttpRequest, body: dict) -> JsonResponse:
     form = AvatarRequestForm(body)
     if not form.is_valid():
         return form_errors(form)
-    return JsonResponse(services.avatar_presign(str(request.user.pk), content_type=form.cleaned_data["contentType"]))
+    return JsonResponse(services.avatar_presign(owner_id(request), content_type=form.cleaned_data["contentType"]))
 
 
 @json_body
@@ -20,7 +21,7 @@ def complete(request: HttpRequest, body: dict) -> JsonResponse:
     key = body.get("key")
     if not isinstance(key, str) or not key:
         return errors(400, key="The key of the uploaded avatar is required.")
-    profile = services.avatar_complete(str(request.user.pk), key=key)
+    profile = services.avatar_complete(owner_id(request), key=key)
     return JsonResponse(
         {"key": profile.avatar_key, "avatar": {size: services.avatar_urls(profile, size) for size in ("64", "256")}}
     )

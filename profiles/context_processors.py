@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from mediahub.api import STORAGE_ERRORS
+from mediahub.errors import STORAGE_ERRORS
 from profiles.services import initials, navigation
 
 

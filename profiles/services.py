@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from mediahub.api import Conflict, Refusal
 from mediahub.dynamo import condition_failed
+from mediahub.errors import Conflict, Refusal
 from profiles.models import Profile
 from uploads import imaging, processing, quota, storage
 from uploads.filetypes import allowed_types, is_image

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from mediahub.hashing import token_digest
 from profiles.models import ApiToken
 
 PREFIX = "mh_"
 LAST_USED_PRECISION = timedelta(minutes=1)  # write "last used" at most once a minute per token
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def token_create(user: User, *, name: str, scope: str) -> tuple[ApiToken, str]:
     """A new token; the plain token is returned once and never stored."""
     token = PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken.objects.create(user=user, name=name, scope=scope, prefix=token[:10], digest=digest(token))
+    record = ApiToken.objects.create(user=user, name=name, scope=scope, prefix=token[:10], digest=token_digest(token))
     return record, token
 
 
@@ -37,7 +33,7 @@ def authenticate(header: str) -> ApiToken | None:
         return None
     record = (
         ApiToken.objects.select_related("user")
-        .filter(digest=digest(token.strip()), revoked_at=None, user__is_active=True)
+        .filter(digest=token_digest(token.strip()), revoked_at=None, user__is_active=True)
         .first()
     )
     if record is not None:

@@ -9,7 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS
+from mediahub.http import owner_id
 from profiles import services, tokens
 from profiles.forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SignUpForm
 from uploads.filetypes import allowed_types, is_image
@@ -30,7 +31,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    user_id = str(request.user.pk)
+    user_id = owner_id(request)
     current = services.get_profile(user_id, default_name=request.user.username)
     form = ProfileForm(request.POST or None, initial={"display_name": current.display_name, "bio": current.bio})
     if request.method == "POST" and form.is_valid():

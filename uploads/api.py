@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from mediahub.api import api_view, form_errors, json_body
+from mediahub.http import owner_id
 from uploads import selectors, services
 from uploads.forms import MediaFieldsForm, UploadRequestForm
 from uploads.models import MediaItem, Status
@@ -33,10 +34,6 @@ def item_json(item: MediaItem) -> dict:
     }
 
 
-def owner(request: HttpRequest) -> str:
-    return str(request.user.pk)
-
-
 @json_body
 def create(request: HttpRequest, body: dict) -> JsonResponse:
     form = UploadRequestForm(body)
@@ -44,7 +41,7 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
         return form_errors(form)
     data = form.cleaned_data
     ticket = services.media_create(
-        owner_id=owner(request),
+        owner_id=owner_id(request),
         name=data["name"],
         caption=data["caption"],
         file_name=data["fileName"],
@@ -57,31 +54,31 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
 
 
 def listing(request: HttpRequest) -> JsonResponse:
-    items, cursor = selectors.media_page_for_owner(owner_id=owner(request), cursor=request.GET.get("cursor"))
+    items, cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
     return JsonResponse({"items": [item_json(item) for item in items], "nextCursor": cursor})
 
 
 def detail(request: HttpRequest, media_id: str) -> JsonResponse:
-    return JsonResponse(item_json(services.get_owned(owner_id=owner(request), media_id=media_id)))
+    return JsonResponse(item_json(services.get_owned(owner_id=owner_id(request), media_id=media_id)))
 
 
 @json_body
 def update(request: HttpRequest, body: dict, media_id: str) -> JsonResponse:
-    current = services.get_owned(owner_id=owner(request), media_id=media_id)
+    current = services.get_owned(owner_id=owner_id(request), media_id=media_id)
     form = MediaFieldsForm({"name": current.name, "caption": current.caption, **body})
     if not form.is_valid():
         return form_errors(form)
-    item = services.media_update(owner_id=owner(request), media_id=media_id, **form.cleaned_data)
+    item = services.media_update(owner_id=owner_id(request), media_id=media_id, **form.cleaned_data)
     return JsonResponse(item_json(item))
 
 
 def delete(request: HttpRequest, media_id: str) -> HttpResponse:
-    services.media_delete(owner_id=owner(request), media_id=media_id)
+    services.media_delete(owner_id=owner_id(request), media_id=media_id)
     return HttpResponse(status=204)
 
 
 def complete(request: HttpRequest, media_id: str) -> JsonResponse:
-    item = services.media_complete(owner_id=owner(request), media_id=media_id)
+    item = services.media_complete(owner_id=owner_id(request), media_id=media_id)
     if item.status == Status.REJECTED:
         return JsonResponse({"errors": {"file": [item.reason]}, "item": item_json(item)}, status=422)
     return JsonResponse(item_json(item), status=202)

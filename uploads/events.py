@@ -12,9 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediahub.settings")
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from zappa.asynchronous import task  # noqa: E402  (Django must be set up before our modules load)
 
-from profiles.services import process_avatar  # noqa: E402
+from profiles.services import process_avatar  # noqa: E402  (Django must be set up before our modules load)
 from uploads import processing, services  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,6 @@ def delete_expired(event: dict | None = None, context: object = None) -> int:
     return services.delete_expired()
 
 
-@task
 def process_async(bucket: str, key: str, force: bool = False) -> None:
-    """On Lambda, an asynchronous invocation of this function; elsewhere it simply runs."""
+    """What an asynchronous invocation (uploads/dispatch.py) runs: a re-queued item."""
     processing.process_object(bucket, key, force=force)

@@ -16,6 +16,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from mediahub.dynamo import register, table_meta
+from uploads.filetypes import family
 
 
 class Status:
@@ -104,11 +105,7 @@ class MediaItem(Model):
     @property
     def family(self) -> str:
         """image, video or document: decides how the item is shown."""
-        return (self.detected_type or self.declared_type).split("/")[0].replace("application", "document")
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in (Status.READY, Status.REJECTED, Status.FAILED)
+        return family(self.detected_type or self.declared_type)
 
 
 class ByMedia(GlobalSecondaryIndex):

@@ -19,8 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
 
-from mediahub.api import StorageUnavailable
 from mediahub.dynamo import condition_failed
+from mediahub.errors import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
 from uploads import imaging, quota, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, sniff

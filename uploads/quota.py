@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from mediahub.api import Refusal
 from mediahub.dynamo import condition_failed
+from mediahub.errors import Refusal
 from uploads.filetypes import human_size
 from uploads.models import MediaItem, StorageUsage
 

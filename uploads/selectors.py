@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from mediahub.api import Refusal
+from mediahub.errors import Refusal
 from uploads import quota, storage
 from uploads.models import MediaItem, Status
 

@@ -16,9 +16,9 @@ from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
-from mediahub.api import Conflict, NotFound
 from mediahub.dynamo import condition_failed
-from uploads import quota, storage
+from mediahub.errors import Conflict, NotFound
+from uploads import dispatch, quota, storage
 from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 
@@ -166,18 +166,10 @@ def _transition(item: MediaItem, status: str, *, reason: str | None = None, extr
 
 
 def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bool = False) -> None:
-    """Hand an item to processing: a Celery worker, or in Lambda mode an asynchronous Lambda invocation.
-
-    In Lambda mode a fresh upload needs nothing: its S3 event is already on the way.
-    """
-    if settings.PROCESSING_MODE == "celery":
-        from uploads.tasks import process_media
-
-        process_media.delay(settings.UPLOADS_BUCKET, item.object_key, force=force)
-    elif not after_upload:
-        from uploads.events import process_async
-
-        process_async(settings.UPLOADS_BUCKET, item.object_key, force=force)
+    """Hand an item to processing. In Lambda mode a fresh upload needs nothing: its S3 event is on the way."""
+    if after_upload and settings.PROCESSING_MODE == "lambda":
+        return
+    dispatch.enqueue(item.object_key, force=force)
 
 
 def requeue_stuck() -> int:

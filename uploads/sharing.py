@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from mediahub.api import Conflict, NotFound, Refusal
 from mediahub.dynamo import condition_failed
+from mediahub.errors import Conflict, NotFound, Refusal
+from mediahub.hashing import token_digest
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 from uploads.services import download_link, get_owned
 
@@ -40,10 +40,6 @@ class Shared:
     item: MediaItem
 
 
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def share_create(
     *, owner_id: str, media_id: str, expires_at: datetime, max_downloads: int | None
 ) -> tuple[ShareLink, str]:
@@ -56,7 +52,7 @@ def share_create(
         raise Refusal("A link must expire in the future and within 30 days.")
     token = secrets.token_urlsafe(24)
     link = ShareLink(
-        digest(token),
+        token_digest(token),
         media_id=item.id,
         owner_id=owner_id,
         expires_at=expires_at,
@@ -85,7 +81,7 @@ def share_revoke(*, owner_id: str, media_id: str, link_digest: str) -> None:
 def open_link(token: str) -> Shared:
     """The link and its item, if the link still works. Unknown tokens are NotFound; dead links are LinkGone."""
     try:
-        link = ShareLink.get(digest(token))
+        link = ShareLink.get(token_digest(token))
     except DoesNotExist:
         raise NotFound("No such link.") from None
     state = link.state(utcnow())

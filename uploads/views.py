@@ -14,15 +14,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from mediahub.api import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
+from mediahub.http import owner_id
 from uploads import selectors, services, sharing
 from uploads.filetypes import allowed_types
 from uploads.forms import DirectUploadForm, MediaFieldsForm, ShareForm
 from uploads.models import Status, utcnow
-
-
-def owner(request: HttpRequest) -> str:
-    return str(request.user.pk)
 
 
 def back_url(request: HttpRequest) -> str:
@@ -54,14 +51,14 @@ def media_page(view: Callable) -> Callable:
 
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
-    items, next_cursor = selectors.media_page_for_owner(owner_id=owner(request), cursor=request.GET.get("cursor"))
+    items, next_cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
     cards = [{"item": item, "renditions": selectors.rendition_urls(item, ("thumb",))} for item in items]
     return render(request, "uploads/gallery.html", {"cards": cards, "next_cursor": next_cursor})
 
 
 @media_page
 def usage(request: HttpRequest) -> HttpResponse:
-    return render(request, "uploads/usage.html", {"usage": selectors.usage_for_owner(owner(request))})
+    return render(request, "uploads/usage.html", {"usage": selectors.usage_for_owner(owner_id(request))})
 
 
 @media_page
@@ -69,7 +66,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = DirectUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         item = services.media_upload_direct(
-            owner_id=owner(request),
+            owner_id=owner_id(request),
             name=form.cleaned_data["name"],
             caption=form.cleaned_data["caption"],
             upload=form.cleaned_data["file"],
@@ -82,16 +79,16 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @media_page
 def uploaded(request: HttpRequest, media_id: str) -> HttpResponse:
-    item = services.get_owned(owner_id=owner(request), media_id=media_id)
+    item = services.get_owned(owner_id=owner_id(request), media_id=media_id)
     return render(request, "uploads/uploaded.html", {"item": item})
 
 
 @media_page
 def detail(request: HttpRequest, media_id: str) -> HttpResponse:
-    item = services.get_owned(owner_id=owner(request), media_id=media_id)
+    item = services.get_owned(owner_id=owner_id(request), media_id=media_id)
     form = MediaFieldsForm(request.POST or None, initial={"name": item.name, "caption": item.caption})
     if request.method == "POST" and form.is_valid():
-        services.media_update(owner_id=owner(request), media_id=media_id, **form.cleaned_data)
+        services.media_update(owner_id=owner_id(request), media_id=media_id, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect("media-detail", media_id)
     context = {
@@ -113,7 +110,7 @@ def share(request: HttpRequest, media_id: str) -> HttpResponse:
         messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
         return redirect("media-detail", media_id)
     link, token = sharing.share_create(
-        owner_id=owner(request),
+        owner_id=owner_id(request),
         media_id=media_id,
         expires_at=form.cleaned_data["expires_at"],
         max_downloads=form.cleaned_data["max_downloads"],
@@ -126,7 +123,7 @@ def share(request: HttpRequest, media_id: str) -> HttpResponse:
 @require_POST
 @media_page
 def share_revoke(request: HttpRequest, media_id: str, link_digest: str) -> HttpResponse:
-    sharing.share_revoke(owner_id=owner(request), media_id=media_id, link_digest=link_digest)
+    sharing.share_revoke(owner_id=owner_id(request), media_id=media_id, link_digest=link_digest)
     messages.success(request, "Link revoked: it no longer works.")
     return redirect("media-detail", media_id)
 
@@ -156,11 +153,11 @@ def shared_download(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @media_page
 def delete(request: HttpRequest, media_id: str) -> HttpResponse:
-    services.media_delete(owner_id=owner(request), media_id=media_id)
+    services.media_delete(owner_id=owner_id(request), media_id=media_id)
     messages.success(request, "Deleted, with all its files.")
     return redirect("home")
 
 
 @media_page
 def download(request: HttpRequest, media_id: str) -> HttpResponse:
-    return redirect(services.media_download_url(owner_id=owner(request), media_id=media_id))
+    return redirect(services.media_download_url(owner_id=owner_id(request), media_id=media_id))

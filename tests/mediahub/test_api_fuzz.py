@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from mediahub.api import StorageUnavailable
+from mediahub.errors import StorageUnavailable
 from mediahub.openapi import OPENAPI
 from profiles import tokens
 from tests.conftest import jpeg_bytes, upload_to_s3

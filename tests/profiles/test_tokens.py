@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from mediahub.hashing import token_digest
 from profiles import tokens
 from profiles.models import ApiToken
 from tests.conftest import jpeg_bytes, upload_to_s3
@@ -21,7 +22,7 @@ def test_profile_page_creates_a_token_shown_once_and_stored_hashed(client, alice
     token = response.context["token"]
     assert token.startswith("mh_") and len(token) > 40
     record = ApiToken.objects.get(user=alice)
-    assert record.digest == tokens.digest(token) and token not in (record.digest, record.prefix)
+    assert record.digest == token_digest(token) and token not in (record.digest, record.prefix)
     page = client.get("/profile/").content.decode()
     assert "backup" in page and record.prefix in page and token not in page
 
