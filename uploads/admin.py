@@ -53,7 +53,7 @@ def media_detail(request: HttpRequest, media_id: str) -> HttpResponse:
         messages.success(request, f"Deleted “{item.name}” and all its files.")
         return redirect("admin-media-list")
     if request.method == "POST" and request.POST.get("action") == "reprocess":
-        services.enqueue_processing(item)
+        services.reprocess(item)
         messages.success(request, "Processing re-queued.")
         return redirect("admin-media-detail", media_id)
     owner = User.objects.filter(pk=int(item.owner_id)).first()

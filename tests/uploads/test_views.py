@@ -53,7 +53,7 @@ def test_no_javascript_upload_rejects_content_posing_as_an_image(client, alice):
     upload = SimpleUploadedFile("x.jpg", b"PK\x03\x04 a zip file", content_type="image/jpeg")
     response = client.post("/upload/", {"name": "x", "file": upload}, follow=True)
     assert "Not accepted" in response.content.decode()
-    assert "its content is not a file type mediahub accepts" in response.content.decode()
+    assert "This file is not a type mediahub accepts" in response.content.decode()
 
 
 def test_download_counts_and_redirects_to_a_short_lived_attachment_link(client, alice, alice_item):
