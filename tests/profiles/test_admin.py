@@ -52,6 +52,12 @@ def test_staff_without_permissions_is_refused_profiles_and_cannot_clear_an_avata
     assert_avatar_kept(alice, avatar)
 
 
+def test_profile_permissions_can_be_granted_in_the_admin(client, staff):
+    client.force_login(staff)
+    picker = client.get("/admin/auth/group/add/").content.decode()
+    assert "Can view profiles" in picker and "Can clear avatars" in picker
+
+
 def test_admin_index_shows_profiles_only_to_who_may_view_them(client, staff_with):
     client.force_login(staff_with(VIEW_MEDIA))
     index = client.get("/admin/").content.decode()

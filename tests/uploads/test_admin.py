@@ -62,6 +62,12 @@ def test_refusal_comes_before_the_item_is_read_so_ids_cannot_be_probed(client, s
     assert client.post("/admin/media/no-such-id/", {"action": "delete"}).status_code == 403
 
 
+def test_media_permissions_can_be_granted_in_the_admin(client, staff):
+    client.force_login(staff)
+    picker = client.get("/admin/auth/group/add/").content.decode()
+    assert all(name in picker for name in ("Can view media items", "Can re-queue media", "Can delete media items"))
+
+
 def test_admin_index_links_to_media_items(client, staff):
     client.force_login(staff)
     assert "/admin/media/" in client.get("/admin/").content.decode()
