@@ -165,3 +165,21 @@ class StorageUsage(Model):
     owner_id = UnicodeAttribute(hash_key=True)
     bytes = NumberAttribute(default=0)
     changed_at = UTCDateTimeAttribute(null=True)  # the last charge or give-back: reconcile lets fresh counts settle
+
+
+# --- Staff permissions ---------------------------------------------------------------------------------------------
+# Media items live in DynamoDB, so Django makes no permissions for them. This ORM model has no table and no rows: it
+# only carries the permissions the staff pages (uploads/admin.py) check, so they can be granted in the admin.
+from django.db import models as orm  # noqa: E402 (kept apart from the DynamoDB models above)
+
+
+class MediaAccess(orm.Model):  # noqa: DJ008 (never instantiated, so never shown)
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "media item"
+        permissions = [
+            ("view_media", "Can view media items"),
+            ("change_media", "Can re-queue media processing"),
+            ("delete_media", "Can delete media items"),
+        ]
