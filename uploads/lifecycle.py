@@ -12,6 +12,7 @@ window between them, so a retried request or a write failing after another succe
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from mediahub.dynamo import condition_failed, transaction
 from mediahub.lifecycle import GONE, UNCHANGED, Machine, Transition
 from uploads.models import MediaItem, ShareLink, Status, StorageUsage, utcnow
 
-COUNTED = (Status.UPLOADED, Status.READY, Status.FAILED)  # the states whose bytes are in the owner's usage
+log = logging.getLogger(__name__)
 
 MEDIA = Machine(
     record="Media item (`MediaItem`, table `media`)",
@@ -88,7 +89,7 @@ MEDIA = Machine(
             "requeue",
             (Status.FAILED, Status.READY, Status.UPLOADED),
             Status.UPLOADED,
-            ("staff", "operator", "sweep"),
+            ("staff", "operator"),
             "`status = <state read>`; `attempts = 0` (ready stays ready, re-rendered by a forced run)",
             "nothing: it was deleted or changed meanwhile",
         ),
@@ -140,6 +141,8 @@ MEDIA = Machine(
         "and the next run (sweep, delete again) finishes the job.",
         "Attempts count per try of one pinned object version: `requeue` (admin button, `manage.py reprocess`) sets "
         "them to 0, so a failed item can be processed again.",
+        "The stuck sweep writes nothing: it hands `uploaded` items older than `PROCESSING_STUCK_MINUTES` to "
+        "processing again, whose `attempt` counts them, so a file that kills its worker still ends `failed`.",
         "An object version other than the pinned one (a re-POST of the same presigned fields after complete) is "
         "never processed or served; the S3 event for it deletes that version.",
     ),
@@ -338,7 +341,6 @@ def reject(item: MediaItem, started_from: str, reason: str) -> None:
         MediaItem.status.set(Status.REJECTED),
         MediaItem.reason.set(reason),
         MediaItem.counted.remove(),
-        MediaItem.updated_at.set(utcnow()),
     ]
     condition = (MediaItem.status == started_from) & (MediaItem.counted == True)  # noqa: E712
     _transact(item, actions, condition, give_back=True)
@@ -346,16 +348,22 @@ def reject(item: MediaItem, started_from: str, reason: str) -> None:
 
 
 def _transact(item: MediaItem, actions: list, condition: Condition, *, give_back: bool) -> None:
+    """The item's move and, with `give_back`, its bytes returned to the owner's usage: both or neither."""
     try:
         with transaction() as tx:
-            tx.update(item, actions=actions, condition=condition)
+            tx.update(item, actions=[*actions, MediaItem.updated_at.set(utcnow())], condition=condition)
             if give_back:
                 usage, usage_actions, usage_condition = _give_back(item.owner_id, item.size)
                 tx.update(usage, actions=usage_actions, condition=usage_condition)
     except TransactWriteError as exc:
-        if _reasons(exc, 2)[0]:
+        item_failed, usage_failed = _reasons(exc, 2)
+        if item_failed:
             raise Lost(item.id) from None
-        raise
+        if not usage_failed:
+            raise
+        # No usage row to give back to (forgotten by hand, say): move the item anyway; reconcile reports the drift.
+        log.warning("no usage row for owner %s while giving back item %s", item.owner_id, item.id)
+        _update(item, actions, condition)
 
 
 def fail(media_id: str, reason: str) -> bool:
@@ -401,7 +409,7 @@ def start_delete(item: MediaItem) -> None:
     if item.status == Status.DELETING:
         return
     counted = bool(item.counted)
-    actions = [MediaItem.status.set(Status.DELETING), MediaItem.updated_at.set(utcnow())]
+    actions = [MediaItem.status.set(Status.DELETING)]
     condition = MediaItem.status == item.status
     if counted:
         actions.append(MediaItem.counted.remove())
