@@ -82,7 +82,7 @@ def empty_aws(local_aws: LocalAws) -> Iterator[None]:
             for item in model.scan():
                 batch.delete(item)
     for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-        storage.delete_prefix(bucket, "")
+        storage.delete_prefix_versions(bucket, "")
 
 
 @pytest.fixture(scope="session", autouse=True)
