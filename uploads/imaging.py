@@ -186,17 +186,20 @@ def _decode(fp: BinaryIO, formats: list[str], limits: _Limits, specs: dict) -> t
 
 
 class _Budgeted:
-    """The upload as Pillow reads it, which stops decoding once it has used its CPU time. Pillow's JPEG, PNG and GIF
-    decoders ask for input 64 kB at a time, so none runs long past the budget (a JPEG's work per chunk is bounded
-    by MAX_JPEG_SCANS). WebP and AVIF decode in one call, bounded by the pixel and memory limits instead, and are
-    checked when it returns."""
+    """The upload as Pillow reads it, which stops decoding once it has used its CPU time. It is checked before every
+    read: Pillow parses headers a segment (for junk in a JPEG, a byte) at a time and feeds the JPEG, PNG and GIF
+    decoders 64 kB at a time. The work between two reads is bounded by the limits: for a JPEG by MAX_JPEG_SCANS
+    (libjpeg runs every scan that is in the chunk), for a PNG by how far 64 kB can inflate. WebP and AVIF decode in
+    one call that nothing interrupts, bounded by the pixel and memory limits, and are checked when it returns.
+    Measured in docs/benchmarks.md ("## Decoding limits")."""
 
     def __init__(self, fp: BinaryIO, seconds: float) -> None:
         self._fp = fp
         self._deadline = time.thread_time() + seconds
 
     def check(self) -> None:
-        # CPU time of this thread: what the decode takes from everyone else's uploads, however busy the machine.
+        # CPU time of this thread: what the decode takes from everyone else's uploads, however busy the machine
+        # (and unaffected by other requests' threads; libavif's own threads are not counted).
         if time.thread_time() > self._deadline:
             raise _OverBudget
 
