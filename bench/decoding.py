@@ -308,7 +308,9 @@ def worst_table(figures: dict) -> list[str]:
         "The worst file each format admits: the largest the memory limit lets through, in the mode that costs the "
         "most (JPEG: at the pixel limit; the progressive one also has the most scans allowed). Flat colour for the "
         "lossless formats (the smallest file for the size, as a bomb is sent; their memory does not depend on the "
-        "content), photo-like detail for JPEG. The estimate is `render()`'s own, from the header.",
+        "content), photo-like detail for JPEG. The estimate is `render()`'s own, from the header. So the defaults "
+        f"admit JPEG up to the pixel limit, PNG and GIF up to {admitted('png')} MP (grey ones up to the pixel limit), "
+        f"AVIF up to {admitted('avif')} MP and WebP up to {admitted('webp')} MP.",
         "",
         "| file | outcome | estimate | peak RSS | of which decoding | CPU | wall |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -324,8 +326,9 @@ def worst_table(figures: dict) -> list[str]:
 def probe_table(figures: dict) -> list[str]:
     lines = [
         f"How soon the CPU budget stops each of them: the same files with a budget of {BUDGET_PROBE} s. JPEG, PNG "
-        "and GIF are stopped at their next 64 kB read; WebP and AVIF decode in one call, which nothing interrupts, "
-        "so they are refused only when it returns (the pixel and memory limits bound that call instead).",
+        "and GIF are stopped at their next 64 kB read (a PNG's 64 kB of flat colour inflates to some 60 MB of "
+        "pixels, hence its longer run); WebP and AVIF decode in one call, which nothing interrupts, so they are "
+        "refused only when it returns (the pixel and memory limits bound that call instead).",
         "",
         "| file | CPU until refused | refused |",
         "|---|---:|---|",
@@ -338,7 +341,8 @@ def probe_table(figures: dict) -> list[str]:
 def before_table(figures: dict) -> list[str]:
     lines = [
         "Before the memory limit: the largest file of each format the pixel limit alone admitted, decoded with the "
-        "memory limit lifted, and what `render()` answers now.",
+        "memory limit lifted, and what `render()` answers now. (The Package section's 50 MP PNG and WebP figures "
+        "are from before this limit; both are refused now.)",
         "",
         "| file | peak RSS before | CPU before | now | refused in |",
         "|---|---:|---:|---|---:|",
@@ -406,6 +410,11 @@ def latency_lines(latency: dict, before_cpu: float) -> list[str]:
         f"worker for its whole decode, {before_cpu:.0f} s of CPU in the table above, so the JPEG would have waited "
         f"about {2 * before_cpu + statistics.median(alone):.0f} s. tests/uploads/test_tasks.py allows 10 s.",
     ]
+
+
+def admitted(name: str) -> str:
+    side = FILES[name][2]
+    return f"{side * side / 1e6:.0f}"
 
 
 def outcome(run: dict) -> str:

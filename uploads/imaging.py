@@ -62,16 +62,18 @@ _WEBP_OPTIONS = {"quality": 80, "method": 1}
 _EXIF_TEXT_LIMIT = 100
 
 # Scans one JPEG may have. Each scan costs the decoder a pass over every block of its components, so thousands of
-# empty scans (ten bytes each) make a 50 kB file cost minutes of CPU; libjpeg-turbo's `djpeg -maxscans` and
-# TurboJPEG's TJPARAM_SCANLIMIT exist for this. Cameras write 1 scan (baseline), libjpeg's progressive script 10
-# (6 for grey), mozjpeg and editors about as many; 100 leaves room for any of them and keeps the worst JPEG within
-# the limits to about a second of decoding (docs/benchmarks.md, "## Decoding limits").
+# empty scans (ten bytes each) make a small file cost most of a minute (5,000 of them: 41 s for a 49 MP picture).
+# libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's TJPARAM_SCANLIMIT exist for this. Cameras write 1 scan
+# (baseline), libjpeg's progressive script 10 (6 for grey), mozjpeg and editors about as many; 100 leaves room for
+# any of them and keeps the worst JPEG the other limits admit (50 MP, 4:4:4, 100 scans) to about 3 s of CPU
+# (docs/benchmarks.md, "## Decoding limits").
 MAX_JPEG_SCANS = 100
-# How many full-size pictures decoding and shrinking hold at once, by format: the memory budget's multiplier.
-# Every format: the decoded picture, the copy resizing works on (converted from a palette or 16 bits, or with its
-# alpha premultiplied) and resizing's first pass. WebP adds the two canvases libwebp's decoder keeps and the copy it
-# hands Pillow, less the first pass; AVIF adds libavif's YUV planes and its RGB output, less the same. JPEG counts
-# at its reduced (DCT-scaled) size. Measured against the peaks in docs/benchmarks.md ("## Decoding limits").
+# How many full-size pictures decoding and shrinking hold at once, by format: the memory estimate's multiplier.
+# The decoded picture, the copy resizing works on (converted from a palette or 16 bits, or premultiplied for its
+# alpha) and resizing's first pass: 3. WebP: the two canvases libwebp's decoder keeps and the copy it hands Pillow,
+# then Pillow's picture and the copy to resize: 5. AVIF: libavif's YUV planes and RGB output, Pillow's picture and
+# the copy to resize: 4. JPEG counts at its reduced (DCT-scaled) size. Checked against the measured peaks in
+# docs/benchmarks.md ("## Decoding limits").
 _COPIES = {"JPEG": 3, "MPO": 3, "PNG": 3, "GIF": 3, "WEBP": 5, "AVIF": 4}
 # Markers without a length after them: RSTn, TEM and SOI.
 _STANDALONE_MARKERS = {*range(0xD0, 0xD8), 0x01, 0xD8}
