@@ -62,7 +62,7 @@ _WEBP_OPTIONS = {"quality": 80, "method": 1}
 _EXIF_TEXT_LIMIT = 100
 
 # Scans one JPEG may have. Each scan costs the decoder a pass over every block of its components, so thousands of
-# empty scans (ten bytes each) make a small file cost most of a minute (5,000 of them: 41 s for a 49 MP picture).
+# empty scans (ten bytes each) make a small file cost most of a minute (5,000: 34-42 s of CPU for 49 MP).
 # libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's TJPARAM_SCANLIMIT exist for this. Cameras write 1 scan
 # (baseline), libjpeg's progressive script 10 (6 for grey), mozjpeg and editors about as many; 100 leaves room for
 # any of them and keeps the worst JPEG the other limits admit (50 MP, 4:4:4, 100 scans) to about 3 s of CPU

@@ -103,7 +103,7 @@ def refusal(call) -> tuple[str, float]:
 
 
 def test_scan_bomb_is_refused_from_its_markers_without_decoding(monkeypatch):
-    # 4 MP and 5,000 empty scans in 70 kB: about 25 s of CPU if decoded (docs/benchmarks.md, "## Decoding limits").
+    # 4 MP and 5,000 empty scans in 74 kB: 3 s of CPU if decoded (at 49 MP: over half a minute, docs/benchmarks.md).
     bomb = scan_bomb((2000, 2000), 5000)
     assert len(bomb.getvalue()) < 80_000
     not_decoded(monkeypatch)
