@@ -65,7 +65,7 @@ _EXIF_TEXT_LIMIT = 100
 # empty scans (ten bytes each) make a small file cost most of a minute (5,000: 34-42 s of CPU for 49 MP).
 # libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's TJPARAM_SCANLIMIT exist for this. Cameras write 1 scan
 # (baseline), libjpeg's progressive script 10 (6 for grey), mozjpeg and editors about as many; 100 leaves room for
-# any of them and keeps the worst JPEG the other limits admit (50 MP, 4:4:4, 100 scans) to about 3 s of CPU
+# any of them and keeps the worst JPEG the other limits admit (50 MP, 4:4:4, 100 scans) to 3-4 s of CPU
 # (docs/benchmarks.md, "## Decoding limits").
 MAX_JPEG_SCANS = 100
 # How many full-size pictures decoding and shrinking hold at once, by format: the memory estimate's multiplier.
