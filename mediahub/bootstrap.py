@@ -22,7 +22,9 @@ from mediahub import dynamo
 from mediahub.aws import client
 
 # Lifecycle, in days.
-ABORT_MULTIPART_DAYS = 1  # an interrupted multipart upload (the no-JavaScript path) leaves invisible, billed parts
+# An interrupted multipart upload (a file in parts, or the no-JavaScript path) leaves invisible, billed parts; an
+# upload in parts is given this long (uploads/multipart.py ABANDON_AFTER, swept hourly, is the same day).
+ABORT_MULTIPART_DAYS = 1
 NONCURRENT_DAYS = 30  # deleted or overwritten originals stay recoverable this long (uploads bucket is versioned)
 QUARANTINE_DAYS = 30  # refused originals moved under quarantine/ (REJECTED_ORIGINALS=quarantine)
 QUARANTINE_PREFIX = "quarantine/"
@@ -47,7 +49,9 @@ def cors_origins() -> list[str]:
 
 
 def cors_rules(name: str) -> list[dict]:
-    """The uploads bucket takes the browser's presigned POST from the site; nothing else needs CORS.
+    """The uploads bucket takes the browser's presigned POST, and the PUT of each part of a file in parts, from the
+    site; nothing else needs CORS. The browser must read each part's ETag from the PUT's answer (to resume, an
+    uploader such as Uppy keeps them), so ETag is exposed.
 
     (Renditions are shown by <img> tags and downloads are navigations: neither is a cross-origin read.)
     """
@@ -56,7 +60,7 @@ def cors_rules(name: str) -> list[dict]:
     return [
         {
             "AllowedOrigins": cors_origins(),
-            "AllowedMethods": ["POST"],
+            "AllowedMethods": ["POST", "PUT"],
             "AllowedHeaders": ["*"],
             "ExposeHeaders": ["ETag"],
             "MaxAgeSeconds": 3000,

@@ -193,7 +193,16 @@ AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "http://127.0.0.1:4566" if DEBUG 
 UPLOADS_BUCKET = env_str("UPLOADS_BUCKET", "mediahub-local-uploads")
 RENDITIONS_BUCKET = env_str("RENDITIONS_BUCKET", "mediahub-local-renditions")
 DYNAMODB_TABLE_PREFIX = env_str("DYNAMODB_TABLE_PREFIX", "mediahub-local-")
-MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
+# Largest file accepted. Files above MULTIPART_THRESHOLD go to S3 in parts (S3's multipart limit is 5 TiB; the
+# single presigned POST's is 5 GiB), so 10 GiB is a choice, not a limit: a feature film at high bitrate.
+MAX_UPLOAD_SIZE = env_int("MAX_UPLOAD_SIZE", 10 * 1024**3)
+# Files larger than this are uploaded in parts (S3 multipart) rather than with one presigned POST. A POST that
+# fails half way starts again from byte 0; 64 MiB is about a minute on a 10 Mbit/s uplink, past which resuming
+# (and several parts in flight at once) is worth the extra round trips.
+MULTIPART_THRESHOLD = env_int("MULTIPART_THRESHOLD", 64 * 1024**2)
+# The smallest part size (S3's own minimum is 5 MiB, except for the last part). Larger files get larger parts so
+# that no upload needs more than S3's 10,000 parts: at 16 MiB, up to 156 GiB stay at 16 MiB.
+MULTIPART_PART_SIZE = env_int("MULTIPART_PART_SIZE", 16 * 1024**2)
 
 # --- Media ------------------------------------------------------------------------------------------------
 # The one list of accepted types (MIME type -> extension of the stored original). Pillow reads AVIF natively;
@@ -210,7 +219,8 @@ MEDIA_TYPES = {
     "application/pdf": "pdf",
 }
 # Bytes each user may store (originals; renditions are not counted). Checked when an upload is requested.
-USER_STORAGE_QUOTA = env_int("USER_STORAGE_QUOTA", 5 * 1024**3)
+# Five of the largest files (MAX_UPLOAD_SIZE): with uploads of up to 10 GiB, the former 5 GiB admitted none.
+USER_STORAGE_QUOTA = env_int("USER_STORAGE_QUOTA", 50 * 1024**3)
 # Items per gallery (and admin) page: one DynamoDB Query each.
 MEDIA_PAGE_SIZE = env_int("MEDIA_PAGE_SIZE", 24)
 # Images larger than this many pixels are refused before decoding (decompression bombs).

@@ -83,6 +83,8 @@ def empty_aws(local_aws: LocalAws) -> Iterator[None]:
                 batch.delete(item)
     for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
         storage.delete_prefix_versions(bucket, "")
+    for upload in aws.client("s3").list_multipart_uploads(Bucket=settings.UPLOADS_BUCKET).get("Uploads", []):
+        storage.abort_multipart(upload["Key"], upload["UploadId"])  # files in parts left pending
 
 
 @pytest.fixture(scope="session", autouse=True)

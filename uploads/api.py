@@ -8,8 +8,9 @@ from django.urls import reverse
 from mediahub.api import api_view, form_errors, json_body
 from mediahub.http import owner_id
 from uploads import selectors, services
-from uploads.forms import MediaFieldsForm, UploadRequestForm
+from uploads.forms import MediaFieldsForm, PartsRequestForm, UploadRequestForm
 from uploads.models import MediaItem, Status
+from uploads.multipart import PART_URL_SECONDS, part_count
 
 
 def item_json(item: MediaItem) -> dict:
@@ -49,8 +50,12 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
         size=data["size"],
         delete_after_days=data["deleteAfterDays"],
     )
-    payload = {"id": ticket.item.id, "upload": {"url": ticket.url, "fields": ticket.fields}}
-    return JsonResponse({**payload, "expiresIn": ticket.expires_in}, status=201)
+    item = ticket.item
+    if ticket.multipart:
+        sending = {"multipart": {"uploadId": item.upload_id, "partSize": item.part_size, "partCount": part_count(item)}}
+    else:
+        sending = {"upload": {"url": ticket.url, "fields": ticket.fields}}
+    return JsonResponse({"id": item.id, **sending, "expiresIn": ticket.expires_in}, status=201)
 
 
 def listing(request: HttpRequest) -> JsonResponse:
@@ -84,6 +89,34 @@ def complete(request: HttpRequest, media_id: str) -> JsonResponse:
     return JsonResponse(item_json(item), status=202)
 
 
+@json_body
+def sign_parts(request: HttpRequest, body: dict, media_id: str) -> JsonResponse:
+    form = PartsRequestForm(body)
+    if not form.is_valid():
+        return form_errors(form)
+    signed = services.media_sign_parts(
+        owner_id=owner_id(request),
+        media_id=media_id,
+        part_numbers=form.cleaned_data["partNumbers"],
+        checksums=form.cleaned_data["checksums"],
+    )
+    parts = [{"partNumber": part.number, "url": part.url, "headers": part.headers} for part in signed]
+    return JsonResponse({"parts": parts, "expiresIn": PART_URL_SECONDS})
+
+
+def list_parts(request: HttpRequest, media_id: str) -> JsonResponse:
+    item, listed = services.media_parts(owner_id=owner_id(request), media_id=media_id)
+    parts = [{"partNumber": p["PartNumber"], "size": p["Size"], "etag": p["ETag"].strip('"')} for p in listed]
+    return JsonResponse({"partSize": item.part_size, "partCount": part_count(item), "parts": parts})
+
+
+def cancel_upload(request: HttpRequest, media_id: str) -> HttpResponse:
+    services.media_cancel_upload(owner_id=owner_id(request), media_id=media_id)
+    return HttpResponse(status=204)
+
+
 media_collection = api_view({"GET": listing, "POST": create})
 media_item = api_view({"GET": detail, "PATCH": update, "DELETE": delete})
 media_complete = api_view({"POST": complete})
+media_parts = api_view({"GET": list_parts, "POST": sign_parts})
+media_upload = api_view({"DELETE": cancel_upload})

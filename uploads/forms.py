@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from datetime import UTC, timedelta
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from mediahub.errors import Refusal
 from uploads.filetypes import allowed_types, human_size
 from uploads.models import utcnow
+from uploads.multipart import MAX_PARTS, PARTS_PER_CALL
 
 NAME_MAX = 200
 CAPTION_MAX = 2000
@@ -68,6 +70,53 @@ class UploadRequestForm(MediaFieldsForm):
     deleteAfterDays = forms.IntegerField(required=False, min_value=1, max_value=MAX_KEEP_DAYS)
 
 
+class IntegerListField(forms.Field):
+    """A JSON array of whole numbers, each in [min_value, max_value], at most `max_items` of them, no repeats."""
+
+    def __init__(self, *, min_value: int, max_value: int, max_items: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.min_value, self.max_value, self.max_items = min_value, max_value, max_items
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not isinstance(value, list) or not value or any(type(n) is not int for n in value):
+            raise forms.ValidationError("Give a list of whole numbers, e.g. [1, 2, 3].")
+        if len(value) > self.max_items:
+            raise forms.ValidationError(f"At most {self.max_items} at a time; ask again for the rest.")
+        if len(set(value)) != len(value):
+            raise forms.ValidationError("Each part number once.")
+        if not all(self.min_value <= n <= self.max_value for n in value):
+            raise forms.ValidationError(f"Part numbers go from {self.min_value} to {self.max_value}.")
+        return value
+
+
+SHA256_BASE64 = re.compile(r"[A-Za-z0-9+/]{43}=")
+
+
+class ChecksumListField(forms.Field):
+    """A JSON array of SHA-256 digests, base64 (44 characters), as S3's x-amz-checksum-sha256 header takes them."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not isinstance(value, list) or not all(isinstance(c, str) and SHA256_BASE64.fullmatch(c) for c in value):
+            raise forms.ValidationError("Give each part's SHA-256 digest, base64-encoded (44 characters).")
+        return value
+
+
+class PartsRequestForm(forms.Form):
+    """Which parts of an upload in parts to sign, and each one's SHA-256 (S3 checks the bytes against it)."""
+
+    partNumbers = IntegerListField(min_value=1, max_value=MAX_PARTS, max_items=PARTS_PER_CALL)
+    checksums = ChecksumListField()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        numbers, checksums = data.get("partNumbers"), data.get("checksums")
+        if numbers is not None and checksums is not None and len(numbers) != len(checksums):
+            self.add_error("checksums", f"Give one checksum per part number: {len(numbers)}, in the same order.")
+        return data
+
+
 class DirectUploadForm(MediaFieldsForm):
     """The same upload without JavaScript: the file comes through Django."""
 
@@ -81,6 +130,11 @@ class DirectUploadForm(MediaFieldsForm):
         check_file_name(upload.name)
         check_content_type(upload.content_type)
         check_size(upload.size)
+        if upload.size > settings.MULTIPART_THRESHOLD:
+            raise forms.ValidationError(
+                f"Without JavaScript, files of up to {human_size(settings.MULTIPART_THRESHOLD)} can be uploaded; "
+                f"this one is {human_size(upload.size)}. Turn JavaScript on to upload it in parts."
+            )
         return upload
 
 

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 MEDIA = Machine(
     record="Media item (`MediaItem`, table `media`)",
     states={
-        Status.PENDING: "Presigned; the bytes may or may not have arrived. Expires (TTL) after a day.",
+        Status.PENDING: "Presigned (or, for a file in parts, its S3 multipart upload started); the bytes may or may "
+        "not have arrived. Expires (TTL) after a day, two for a file in parts.",
         Status.UPLOADED: "Arrived: size and type checked, version pinned, bytes counted. Waiting for processing.",
         Status.READY: "Processed: renditions and metadata stored.",
         Status.REJECTED: "Refused with a reason; its original is gone (or quarantined) and its bytes given back.",
@@ -36,7 +37,14 @@ MEDIA = Machine(
         Status.DELETING: "Being deleted: objects go first, the record last; bytes given back on entry.",
     },
     transitions=(
-        Transition("create", (), Status.PENDING, ("owner",), "`id` does not exist", "a new id is drawn (uuid4 clash)"),
+        Transition(
+            "create",
+            (),
+            Status.PENDING,
+            ("owner",),
+            "`id` does not exist (a file in parts: written after S3 started its multipart upload, with its id)",
+            "a new id is drawn (uuid4 clash)",
+        ),
         Transition(
             "arrive",
             (Status.PENDING,),
@@ -98,8 +106,18 @@ MEDIA = Machine(
             (Status.PENDING,),
             GONE,
             ("sweep",),
-            "record deleted if `status = pending` and created before the cutoff (objects deleted first)",
+            "record deleted if `status = pending` and created before the cutoff (its multipart upload aborted and "
+            "its objects deleted first)",
             "nothing: it arrived meanwhile (a late complete finds no file and is refused)",
+        ),
+        Transition(
+            "cancel",
+            (Status.PENDING,),
+            GONE,
+            ("owner",),
+            "record deleted if `status = pending` and `upload_id = <the item's>` (after AbortMultipartUpload; its "
+            "objects after the record)",
+            "409: the upload was completed (or refused) meanwhile; deleting the item is the way to remove it",
         ),
         Transition(
             "start_delete",
@@ -144,12 +162,17 @@ MEDIA = Machine(
         "The stuck sweep writes nothing: it hands `uploaded` items older than `PROCESSING_STUCK_MINUTES` to "
         "processing again, whose `attempt` counts them, so a file that kills its worker still ends `failed`.",
         "Nothing is left behind, on this schedule: an abandoned upload's objects (every version) and record go at the "
-        "hourly sweep once it is 6 hours old, and S3's lifecycle rule deletes objects still tagged `pending` after 2 "
+        "hourly sweep once it is 6 hours old (a file in parts: a day, its multipart upload aborted first, as "
+        "S3's lifecycle rule would), and S3's lifecycle rule deletes objects still tagged `pending` after 2 "
         "days (for records TTL removed first); a deleted item's original (every version), quarantined copy and "
         "renditions go at deletion, before its record; renditions written by a run that lost its final write are "
         "deleted by that run; a refused original at refusal (quarantined copies after 30 days, by lifecycle); "
         "overwritten or deleted versions after 30 days (lifecycle, noncurrent versions); parts of interrupted "
         "multipart uploads after 1 day (lifecycle).",
+        "A file above `MULTIPART_THRESHOLD` is uploaded in parts: *complete* lists the parts S3 holds, joins them "
+        "only if every part but the last has the item's part size and they add up to the declared size (else "
+        "`refuse`, the multipart upload aborted), then makes the same `arrive` as any upload. Parts are never "
+        "counted: the bytes are charged once, by `arrive`, like a POST upload's.",
         "An object version other than the pinned one (a re-POST of the same presigned fields after complete) is "
         "never processed or served; the S3 event for it deletes that version.",
     ),
@@ -406,6 +429,16 @@ def abandon(item: MediaItem) -> bool:
             return False
         raise
     return True
+
+
+def cancel(item: MediaItem) -> None:
+    """The owner gives up a pending upload in parts (its multipart upload already aborted): the record goes."""
+    try:
+        item.delete(condition=(MediaItem.status == Status.PENDING) & (MediaItem.upload_id == item.upload_id))
+    except DeleteError as exc:
+        if condition_failed(exc):
+            raise Lost(item.id) from None
+        raise
 
 
 def start_delete(item: MediaItem) -> None:

@@ -97,6 +97,10 @@ class MediaItem(Model):
     renditions = JSONAttribute(null=True)  # {"thumb.jpg": {"key": ..., "width": .., "height": .., "bytes": ..}, ...}
     attempts = NumberAttribute(default=0)
     downloads = NumberAttribute(default=0)
+    # A file above MULTIPART_THRESHOLD goes to S3 in parts: the multipart upload S3 started for this item (the
+    # client never names one) and the size of every part but the last. Both are kept after arrival, for the record.
+    upload_id = UnicodeAttribute(null=True)
+    part_size = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # set while pending, so abandoned uploads vanish on their own
     counted = BooleanAttribute(null=True)  # its bytes are in the owner's StorageUsage
     delete_at = UTCDateTimeAttribute(null=True)  # the owner's "delete after N days"

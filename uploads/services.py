@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DoesNotExist
 
 from mediahub.errors import Conflict, NotFound
-from uploads import arrival, dispatch, lifecycle, quota, storage
+from uploads import arrival, dispatch, lifecycle, multipart, quota, storage
 from uploads.filetypes import allowed_types
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 
@@ -30,10 +30,17 @@ MEDIA_ID = re.compile(r"[0-9a-f]{32}")
 
 @dataclass(frozen=True)
 class UploadTicket:
+    """How the client sends the bytes: a presigned POST (`url`, `fields`), or, for a file in parts, the item's
+    multipart upload (`item.upload_id`, `item.part_size`) whose part URLs it asks for."""
+
     item: MediaItem
-    url: str
-    fields: dict[str, str]
+    url: str = ""
+    fields: dict[str, str] | None = None
     expires_in: int = UPLOAD_URL_SECONDS
+
+    @property
+    def multipart(self) -> bool:
+        return self.item.upload_id is not None
 
 
 def object_key(owner_id: str, media_id: str, content_type: str) -> str:
@@ -63,7 +70,42 @@ def media_create(
     size: int,
     delete_after_days: int | None = None,
 ) -> UploadTicket:
-    """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key."""
+    """Record a pending item and presign a POST of exactly `size` bytes of `content_type` to its key; a file
+    above MULTIPART_THRESHOLD gets a multipart upload instead, its parts signed on request (`media_sign_parts`)."""
+    item = _new_item(
+        owner_id=owner_id,
+        name=name,
+        caption=caption,
+        file_name=file_name,
+        content_type=content_type,
+        size=size,
+        delete_after_days=delete_after_days,
+        in_parts=multipart.wanted(size),
+    )
+    if item.upload_id:
+        return UploadTicket(item=item, expires_in=int(multipart.ABANDON_AFTER.total_seconds()))
+    post = storage.presigned_post(
+        item.object_key,
+        content_type=content_type,
+        size_range=(size, size),
+        expires=UPLOAD_URL_SECONDS,
+        tag_pending=True,
+    )
+    return UploadTicket(item=item, url=post["url"], fields=post["fields"])
+
+
+def _new_item(
+    *,
+    owner_id: str,
+    name: str,
+    caption: str,
+    file_name: str,
+    content_type: str,
+    size: int,
+    delete_after_days: int | None,
+    in_parts: bool,
+) -> MediaItem:
+    """A pending item at a key of the server's choosing, recorded once its upload (in parts or not) can start."""
     quota.check(owner_id, size)
     media_id = uuid.uuid4().hex
     item = MediaItem(
@@ -80,22 +122,18 @@ def media_create(
     if delete_after_days:
         item.delete_at = utcnow() + timedelta(days=delete_after_days)
         item.deletion_due = DELETION_DUE
+    if in_parts:
+        multipart.start(item)
     lifecycle.create(item)
-    post = storage.presigned_post(
-        item.object_key,
-        content_type=content_type,
-        size_range=(size, size),
-        expires=UPLOAD_URL_SECONDS,
-        tag_pending=True,
-    )
-    return UploadTicket(item=item, url=post["url"], fields=post["fields"])
+    return item
 
 
 def media_upload_direct(
     *, owner_id: str, name: str, caption: str, upload: UploadedFile, delete_after_days: int | None = None
 ) -> MediaItem:
-    """The no-JavaScript path: stream the file to the item's key through django-storages, then complete it."""
-    ticket = media_create(
+    """The no-JavaScript path (small files, DirectUploadForm): stream the file to the item's key through
+    django-storages, then complete it."""
+    item = _new_item(
         owner_id=owner_id,
         name=name,
         caption=caption,
@@ -103,9 +141,10 @@ def media_upload_direct(
         content_type=upload.content_type,
         size=upload.size,
         delete_after_days=delete_after_days,
+        in_parts=False,
     )
-    storage.save_original(ticket.item.object_key, upload)
-    return media_complete(owner_id=owner_id, media_id=ticket.item.id)
+    storage.save_original(item.object_key, upload)
+    return media_complete(owner_id=owner_id, media_id=item.id)
 
 
 def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
@@ -116,12 +155,32 @@ def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
     """
     item = get_owned(owner_id=owner_id, media_id=media_id)
     was_pending = item.status == Status.PENDING
+    if was_pending and item.upload_id:
+        multipart.finish(item)  # the parts joined into the object arrival checks, or the item refused
     item = arrival.arrive(item)
     if item.status == Status.DELETING:
         raise NotFound("No such media item.")
     if was_pending and item.status == Status.UPLOADED:
         enqueue_processing(item, after_upload=True)
     return item
+
+
+def media_sign_parts(
+    *, owner_id: str, media_id: str, part_numbers: list[int], checksums: list[str]
+) -> list[multipart.SignedPart]:
+    """Presigned PUT URLs for parts of the caller's own pending upload in parts."""
+    return multipart.sign(get_owned(owner_id=owner_id, media_id=media_id), part_numbers, checksums)
+
+
+def media_parts(*, owner_id: str, media_id: str) -> tuple[MediaItem, list[dict]]:
+    """The item and the parts S3 already holds for it, so a client resumes where it stopped."""
+    item = get_owned(owner_id=owner_id, media_id=media_id)
+    return item, multipart.parts(item)
+
+
+def media_cancel_upload(*, owner_id: str, media_id: str) -> None:
+    """Give up a pending upload in parts: S3 drops the parts, and the item goes."""
+    multipart.cancel(get_owned(owner_id=owner_id, media_id=media_id))
 
 
 def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bool = False) -> None:
@@ -221,12 +280,17 @@ def sweep_abandoned() -> int:
     """Remove uploads that were presigned but never completed: their objects (every version), then the record.
 
     Pending items are found on the status index; the presigned POST lived 60 seconds, so an item still pending
-    hours later was abandoned. A late complete then finds no file and is refused. Lifecycle rules (objects tagged
-    pending) are the net for records that TTL removed before a sweep ran.
+    hours later was abandoned. An upload in parts is left a day (multipart.ABANDON_AFTER), then its multipart
+    upload is aborted first. A late complete then finds no file and is refused. Lifecycle rules (objects tagged
+    pending, incomplete multipart uploads) are the net for records that TTL removed before a sweep ran.
     """
     count = 0
-    cutoff = utcnow() - ABANDON_AFTER
-    for item in MediaItem.by_status.query(Status.PENDING, MediaItem.created_at < cutoff):
+    now = utcnow()
+    for item in MediaItem.by_status.query(Status.PENDING, MediaItem.created_at < now - ABANDON_AFTER):
+        if item.upload_id:
+            if item.created_at > now - multipart.ABANDON_AFTER:
+                continue
+            multipart.abandon(item)
         storage.delete_prefix_versions(settings.UPLOADS_BUCKET, storage.original_prefix(item.owner_id, item.id))
         count += lifecycle.abandon(item)
     log.info("removed %d abandoned upload(s)", count)

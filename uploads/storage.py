@@ -62,6 +62,80 @@ def presigned_post(
     )
 
 
+# --- Multipart uploads (files above MULTIPART_THRESHOLD): the client PUTs each part to a presigned URL. ---------
+# Every part's SHA-256 is declared before its URL is signed and S3 checks the bytes against it; the multipart
+# upload is started with that algorithm, so S3 refuses a part without one. (SHA-256, not CRC32C: a browser computes
+# it with WebCrypto, which has no CRC32C.)
+CHECKSUM_ALGORITHM = "SHA256"
+
+
+def create_multipart(key: str, *, content_type: str) -> str:
+    """Start a multipart upload to `key`, tagged pending like a POST upload; returns S3's upload id."""
+    answer = client("s3").create_multipart_upload(
+        Bucket=settings.UPLOADS_BUCKET,
+        Key=key,
+        ContentType=content_type,
+        ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+        Tagging=f"{UPLOAD_STATE_TAG}=pending",
+    )
+    return answer["UploadId"]
+
+
+def presigned_part(key: str, upload_id: str, *, number: int, length: int, sha256: str, expires: int) -> str:
+    """A PUT URL for one part. Its Content-Length and x-amz-checksum-sha256 are signed: S3 refuses any other
+    length, and bytes whose SHA-256 is not the declared one."""
+    params = {
+        "Bucket": settings.UPLOADS_BUCKET,
+        "Key": key,
+        "UploadId": upload_id,
+        "PartNumber": number,
+        "ContentLength": length,
+        "ChecksumSHA256": sha256,
+    }
+    return client("s3").generate_presigned_url("upload_part", Params=params, ExpiresIn=expires)
+
+
+def list_parts(key: str, upload_id: str) -> list[dict] | None:
+    """Every part S3 holds for the upload, in order (ListParts, every page); None if the upload is over
+    (completed or aborted)."""
+    parts = []
+    try:
+        pages = client("s3").get_paginator("list_parts")
+        for page in pages.paginate(Bucket=settings.UPLOADS_BUCKET, Key=key, UploadId=upload_id):
+            parts += page.get("Parts", [])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+            return None
+        raise
+    return parts
+
+
+def complete_multipart(key: str, upload_id: str, parts: list[dict]) -> bool:
+    """Join the parts (as ListParts gave them, with S3's own ETags and checksums); False if the upload is over."""
+    listed = [
+        {"PartNumber": p["PartNumber"], "ETag": p["ETag"], **{k: p[k] for k in ("ChecksumSHA256",) if k in p}}
+        for p in parts
+    ]
+    try:
+        client("s3").complete_multipart_upload(
+            Bucket=settings.UPLOADS_BUCKET, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+            return False
+        raise
+    return True
+
+
+def abort_multipart(key: str, upload_id: str) -> None:
+    """Drop the upload and every part it holds; idempotent (an upload already over is fine)."""
+    try:
+        client("s3").abort_multipart_upload(Bucket=settings.UPLOADS_BUCKET, Key=key, UploadId=upload_id)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchUpload", "404"):
+            raise
+
+
 def mark_arrived(key: str, version_id: str | None) -> bool:
     """Take the pinned version out of the lifecycle rule for abandoned uploads; False if it is gone meanwhile."""
     tagging = {"TagSet": [{"Key": UPLOAD_STATE_TAG, "Value": "arrived"}]}

@@ -17,4 +17,6 @@ urlpatterns = [
     path("api/media/", api.media_collection, name="api-media"),
     path("api/media/<str:media_id>", api.media_item, name="api-media-item"),
     path("api/media/<str:media_id>/complete", api.media_complete, name="api-media-complete"),
+    path("api/media/<str:media_id>/parts", api.media_parts, name="api-media-parts"),
+    path("api/media/<str:media_id>/upload", api.media_upload, name="api-media-upload"),
 ]

@@ -72,7 +72,8 @@ def test_only_the_uploads_bucket_is_versioned(local_aws):
 def test_cors_lets_only_the_site_post_to_the_uploads_bucket(local_aws):
     [rule] = bucket_config(settings.UPLOADS_BUCKET)["cors"]
     assert rule["AllowedOrigins"] == [settings.SITE_URL]
-    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedMethods"] == ["POST", "PUT"]  # the presigned POST, and the parts of a file in parts
+    assert rule["ExposeHeaders"] == ["ETag"]
     assert bucket_config(settings.RENDITIONS_BUCKET)["cors"] is None  # <img> tags need no CORS
 
 

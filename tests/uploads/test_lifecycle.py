@@ -38,6 +38,7 @@ def fields(state: str, version: str) -> dict:
         "status": state,
         "version_id": None if state == Status.PENDING else version,
         "counted": True if state in COUNTED_STATES else None,
+        "upload_id": "the-items-multipart-upload",
     }
 
 
@@ -66,6 +67,7 @@ PERFORM: dict[str, Callable[[MediaItem, str], object]] = {
     "fail": lambda item, read: lifecycle.fail(item.id, "no") or (_ for _ in ()).throw(lifecycle.Lost(item.id)),
     "requeue": lambda item, read: lifecycle.requeue(item),
     "abandon": lambda item, read: lifecycle.abandon(item) or (_ for _ in ()).throw(lifecycle.Lost(item.id)),
+    "cancel": lambda item, read: lifecycle.cancel(item),
     "start_delete": lambda item, read: lifecycle.start_delete(item),
     "finish_delete": lambda item, read: _finish_delete(item),
     "edit": lambda item, read: lifecycle.edit(item, owner_id=OWNER, name="new", caption=""),
