@@ -16,8 +16,9 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 
 from mediahub.api import errors
 from uploads.filetypes import is_image
-from uploads.forms import CAPTION_MAX, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX
+from uploads.forms import CAPTION_MAX, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX, SHA256_BASE64
 from uploads.models import Status
+from uploads.multipart import MAX_PARTS, PART_URL_SECONDS, PARTS_PER_CALL
 
 Schema = dict[str, Any]
 
@@ -90,8 +91,9 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
     404: ("NotFound", "No such media item, or someone else's: the two are indistinguishable (errors.id)."),
     409: (
         "Conflict",
-        "The upload was already completed (by this or another request), or, for an avatar, a newer upload took its "
-        "place (errors.status).",
+        "The upload was already completed (by this or another request); for the parts calls, the item is not "
+        "uploaded in parts or its upload is over; at complete, parts are still missing (errors.status names them: "
+        "upload them and complete again); for an avatar, a newer upload took its place (errors.status).",
     ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
     503: ("StorageUnavailable", "Storage (S3 or DynamoDB) failed in a way that may pass: try again (errors.storage)."),
@@ -169,6 +171,81 @@ SCHEMAS: dict[str, Schema] = {
             "id": {"type": "string", "pattern": MEDIA_ID},
             "upload": schema("PresignedPost"),
             "expiresIn": {"type": "integer", "minimum": 1, "description": "Seconds the upload link lasts."},
+        }
+    ),
+    "MultipartTicket": obj(
+        {
+            "id": {"type": "string", "pattern": MEDIA_ID},
+            "multipart": obj(
+                {
+                    "uploadId": {"type": "string", "minLength": 1, "description": "S3's id, for the record only."},
+                    "partSize": {
+                        "type": "integer",
+                        "minimum": 5 * 1024**2,
+                        "description": "Bytes in every part but the last, which holds the rest.",
+                    },
+                    "partCount": {"type": "integer", "minimum": 1, "maximum": MAX_PARTS},
+                },
+                description="The file goes in parts: ask /parts for each part's URL, PUT the bytes, then complete.",
+            ),
+            "expiresIn": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Seconds the upload may take before it is aborted and the item removed.",
+            },
+        },
+        description="A file above the multipart threshold: its upload in parts has started.",
+    ),
+    "PartsRequest": obj(
+        {
+            "partNumbers": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": PARTS_PER_CALL,
+                "uniqueItems": True,
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_PARTS},
+                "description": "Parts to sign, 1 to partCount (a number past partCount is 400).",
+            },
+            "checksums": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": PARTS_PER_CALL,
+                "items": {"type": "string", "pattern": f"^{SHA256_BASE64.pattern}$"},
+                "description": "Each part's SHA-256, base64, in the order of partNumbers: S3 refuses other bytes.",
+            },
+        }
+    ),
+    "SignedParts": obj(
+        {
+            "parts": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "partNumber": {"type": "integer", "minimum": 1},
+                        "url": {"type": "string", "format": "uri"},
+                        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                    description="PUT exactly this part's bytes to url with these headers; keep the answer's ETag.",
+                ),
+            },
+            "expiresIn": {"type": "integer", "minimum": 1, "description": "Seconds each URL lasts."},
+        }
+    ),
+    "PartsListing": obj(
+        {
+            "partSize": {"type": "integer", "minimum": 1},
+            "partCount": {"type": "integer", "minimum": 1},
+            "parts": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "partNumber": {"type": "integer", "minimum": 1},
+                        "size": {"type": "integer", "minimum": 0},
+                        "etag": {"type": "string"},
+                    }
+                ),
+                "description": "The parts S3 holds, in order: upload the others, then complete.",
+            },
         }
     ),
     "RejectedUpload": {
@@ -291,14 +368,22 @@ PATHS = {
         ),
         "post": operation(
             "createMedia",
-            "Record a pending item and presign the upload of its file.",
-            {"201": answer("The item's id and a presigned POST for its bytes.", schema("UploadTicket"))},
+            "Record a pending item and presign the upload of its file (in parts, for a large file).",
+            {
+                "201": answer(
+                    "The item's id and a presigned POST for its bytes, or, above the multipart threshold, its upload "
+                    "in parts.",
+                    {"oneOf": [schema("UploadTicket"), schema("MultipartTicket")]},
+                )
+            },
             400,
             401,
             403,
             503,
             body="UploadRequest",
-            description="A size that would take the caller past their storage quota is 400 (errors.size).",
+            description="A size that would take the caller past their storage quota is 400 (errors.size). A file "
+            f"above {settings.MULTIPART_THRESHOLD} bytes (MULTIPART_THRESHOLD) is uploaded in parts: the answer "
+            "has `multipart` instead of `upload`.",
         ),
     },
     "/api/media/{media_id}": {
@@ -344,13 +429,57 @@ PATHS = {
                     "The item: status uploaded, or further along if it had already arrived.", schema("MediaItem")
                 ),
                 "422": answer(
-                    "The file never arrived, is not what was declared, or would pass the storage quota.",
+                    "The file never arrived, is not what was declared, would pass the storage quota, or (in parts) "
+                    "its parts do not make the declared size (the upload is aborted).",
                     schema("RejectedUpload"),
                 ),
             },
             401,
             403,
             404,
+            409,
+            503,
+            description="For a file in parts, the server lists the parts S3 holds, checks that every part but the "
+            "last has partSize bytes and that they add up to the declared size, and joins them, before the check "
+            "every upload gets. Parts never count against the quota; the file counts once it arrives.",
+        ),
+    },
+    "/api/media/{media_id}/parts": {
+        "parameters": [MEDIA_ID_PARAMETER],
+        "get": operation(
+            "listMediaParts",
+            "The parts S3 already holds for a pending upload in parts, so a client resumes with the others.",
+            {"200": answer("The part size and count, and the parts uploaded so far.", schema("PartsListing"))},
+            401,
+            404,
+            409,
+            503,
+            security=READ,
+        ),
+        "post": operation(
+            "signMediaParts",
+            f"Presigned PUT URLs for parts of the item's own upload (at most {PARTS_PER_CALL} a call), valid "
+            f"{PART_URL_SECONDS // 60} minutes, each part's length and SHA-256 signed.",
+            {"200": answer("A URL and headers per part.", schema("SignedParts"))},
+            400,
+            401,
+            403,
+            404,
+            409,
+            503,
+            body="PartsRequest",
+        ),
+    },
+    "/api/media/{media_id}/upload": {
+        "parameters": [MEDIA_ID_PARAMETER],
+        "delete": operation(
+            "cancelMediaUpload",
+            "Give up a pending upload in parts: S3 drops its parts and the item goes.",
+            {"204": answer("Cancelled: no item, no parts.")},
+            401,
+            403,
+            404,
+            409,
             503,
         ),
     },

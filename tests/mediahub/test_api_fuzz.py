@@ -7,6 +7,8 @@ documented (status, content type, body) and none may be a server error.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import uuid
 from unittest import mock
@@ -177,6 +179,51 @@ def test_the_documented_flows_answer_as_documented(api, alice, bob, live_server)
         assert api.do("GET", "/api/media/", expect=503)["errors"]["storage"]
 
 
+MIB = 1024**2
+
+
+def part_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@override_settings(MULTIPART_THRESHOLD=5 * MIB, MULTIPART_PART_SIZE=5 * MIB)
+def test_the_documented_multipart_flow_answers_as_documented(api, live_server, bob):
+    """Create in parts, sign, PUT, list to resume, complete (early: 409; then 202 and again 202), cancel."""
+    media, parts = "/api/media/{media_id}", "/api/media/{media_id}/parts"
+    data = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + bytes(11 * MIB)
+    chunks = {1: data[: 5 * MIB], 2: data[5 * MIB : 10 * MIB], 3: data[10 * MIB :]}
+    ticket = api.do("POST", "/api/media/", expect=201, body={**NEW_ITEM, "contentType": "video/mp4", "size": len(data)})
+    assert ticket["multipart"]["partCount"] == 3
+    ids = {"media_id": ticket["id"]}
+
+    def sign(numbers: list[int], expect: int = 200):
+        body = {"partNumbers": numbers, "checksums": [part_sha256(chunks[n]) for n in numbers]}
+        return api.do("POST", parts, expect=expect, path_parameters=ids, body=body)
+
+    for signed in sign([1, 3])["parts"]:
+        assert requests.put(signed["url"], data=chunks[signed["partNumber"]], headers=signed["headers"], timeout=30)
+    listing = api.do("GET", parts, expect=200, path_parameters=ids)
+    assert [p["partNumber"] for p in listing["parts"]] == [1, 3]
+    assert api.do("POST", media + "/complete", expect=409, path_parameters=ids)["errors"]["status"]
+    [signed] = sign([2])["parts"]
+    assert requests.put(signed["url"], data=chunks[2], headers=signed["headers"], timeout=30).status_code == 200
+    assert api.do("POST", media + "/complete", expect=202, path_parameters=ids)["status"] == "uploaded"
+    assert api.do("POST", media + "/complete", expect=202, path_parameters=ids)["status"] == "uploaded"
+    sign([1], expect=409)
+    api.do("GET", parts, expect=409, path_parameters=ids)
+    api.do("DELETE", media + "/upload", expect=409, path_parameters=ids)
+
+    other = api.do("POST", "/api/media/", expect=201, body={**NEW_ITEM, "contentType": "video/mp4", "size": len(data)})
+    other_ids = {"media_id": other["id"]}
+    past_the_end = {"partNumbers": [4], "checksums": ["A" * 43 + "="]}
+    api.do("POST", parts, expect=400, path_parameters=other_ids, body=past_the_end)
+    Api(live_server.url, write_token(bob)).do("GET", parts, expect=404, path_parameters=other_ids)
+    api.do("DELETE", media + "/upload", expect=204, path_parameters=other_ids)
+    api.do("GET", media, expect=404, path_parameters=other_ids)
+    small = uploaded_item(api)
+    api.do("GET", parts, expect=409, path_parameters={"media_id": small})
+
+
 BODY_OPERATIONS = [(m, p) for m, p in OPERATIONS if "requestBody" in OPENAPI["paths"][p][m.lower()]]
 
 
@@ -254,6 +301,8 @@ def seeds(api, alice) -> dict:
         uploaded_item(api, jpeg_bytes(64, 48), ready=True),
         uploaded_item(api, jpeg_bytes(32, 32)),  # completes with 202, and again 202 with the item as it is
         uploaded_item(api),  # never uploaded: 422
+        # In parts, none uploaded: parts signed (200) and listed, complete 409, cancelled (204, then 404).
+        api.do("POST", "/api/media/", expect=201, body={**NEW_ITEM, "size": settings.MULTIPART_THRESHOLD + 1})["id"],
     ]
     avatar_keys = [avatar_upload(api, jpeg_bytes()), f"avatars/{alice.pk}/{uuid.uuid4().hex}.jpg"]  # 200; 409
     return {"items": items, "avatar_keys": avatar_keys}

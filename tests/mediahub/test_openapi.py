@@ -191,3 +191,25 @@ def test_served_at_api_openapi_json_without_signing_in():
     assert again.status_code == 304 and not again.content
     refused = client.post("/api/openapi.json")
     assert refused.status_code == 405 and refused["Allow"] == "GET, HEAD"
+
+
+def test_the_parts_request_limits_are_the_forms_limits():
+    """partNumbers and checksums: at each documented limit the form accepts, one past it the form refuses."""
+    from uploads.forms import PartsRequestForm
+
+    spec = SCHEMAS["PartsRequest"]["properties"]
+    numbers, checksums = spec["partNumbers"], spec["checksums"]
+    digest = "A" * 43 + "="
+    assert re.fullmatch(checksums["items"]["pattern"].strip("^$"), digest)
+
+    def refused(part_numbers: list) -> set[str]:
+        return refusals(PartsRequestForm, {"partNumbers": part_numbers, "checksums": [digest] * len(part_numbers)})
+
+    most = numbers["maxItems"]
+    assert not refused(list(range(1, most + 1))) and "partNumbers" in refused(list(range(1, most + 2)))
+    assert not refused([numbers["items"]["minimum"], numbers["items"]["maximum"]])
+    assert "partNumbers" in refused([numbers["items"]["minimum"] - 1])
+    assert "partNumbers" in refused([numbers["items"]["maximum"] + 1])
+    assert "partNumbers" in refused([]) and "partNumbers" in refused([1, 1])  # minItems, uniqueItems
+    assert "checksums" in refusals(PartsRequestForm, {"partNumbers": [1], "checksums": [digest[:-2]]})
+    assert set(SCHEMAS["PartsRequest"]["required"]) == set(PartsRequestForm.base_fields)
