@@ -42,6 +42,10 @@ S3_OBJECT_GRANTS = {
         "s3:PutObjectVersionTagging": ["uploads/"],  # arrival tags the pinned version "arrived"
         "s3:DeleteObject": ["uploads/", "avatars/"],  # refused, deleted and replaced originals
         "s3:DeleteObjectVersion": ["uploads/", "quarantine/"],  # every version of a deleted or refused original
+        # Files in parts: create, each part's PUT and complete are s3:PutObject (and the create's pending tag,
+        # s3:PutObjectTagging); complete and resuming list the parts; cancel and the sweep abort the upload.
+        "s3:ListMultipartUploadParts": ["uploads/"],
+        "s3:AbortMultipartUpload": ["uploads/"],
     },
     "RENDITIONS_BUCKET": {
         "s3:GetObject": ["renditions/", "avatars/"],  # the signed <img> links

@@ -305,6 +305,8 @@ def _s3(environ, body: bytes) -> tuple[str, list[tuple[str, str]], str | None]:
         for sub in ("acl", "tagging", "attributes"):
             if sub in query:
                 return f"{method} object ?{sub}", [(f"s3:GetObject{sub.capitalize()}", object_arn)], None
+        if "uploadId" in query:
+            return "ListParts", [("s3:ListMultipartUploadParts", object_arn)], None
         action = "s3:GetObjectVersion" if "versionId" in query else "s3:GetObject"
         return ("GetObject" if method == "GET" else "HeadObject"), [(action, object_arn)], None
     if method == "PUT":
@@ -323,7 +325,10 @@ def _s3(environ, body: bytes) -> tuple[str, list[tuple[str, str]], str | None]:
         return "PutObject", [("s3:PutObject", object_arn)], acl
     if method == "POST":
         if "uploads" in query:
-            return "CreateMultipartUpload", [("s3:PutObject", object_arn)], acl
+            actions = [("s3:PutObject", object_arn)]
+            if environ.get("HTTP_X_AMZ_TAGGING"):  # S3 asks for s3:PutObjectTagging too when the create sets tags
+                actions.append(("s3:PutObjectTagging", object_arn))
+            return "CreateMultipartUpload", actions, acl
         if "uploadId" in query:
             return "CompleteMultipartUpload", [("s3:PutObject", object_arn)], None
         return f"POST object {sorted(query)}", [("s3:Unknown", object_arn)], None

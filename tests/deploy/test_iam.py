@@ -12,6 +12,8 @@ production never makes as the Lambda role are left out, each for a reason named 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 from collections import Counter
@@ -43,6 +45,11 @@ REQUIRED = {
     ("s3", "DeleteObject"),
     ("s3", "DeleteObjects"),
     ("s3", "ListObjects"),
+    ("s3", "CreateMultipartUpload"),
+    ("s3", "UploadPart"),
+    ("s3", "ListParts"),
+    ("s3", "CompleteMultipartUpload"),
+    ("s3", "AbortMultipartUpload"),
     ("dynamodb", "GetItem"),
     ("dynamodb", "PutItem"),
     ("dynamodb", "UpdateItem"),
@@ -140,6 +147,24 @@ def change_avatar(client, data: bytes) -> str:
     return body["key"]
 
 
+def upload_in_parts(client) -> None:
+    mib = 1024**2
+    data = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + bytes(6 * mib)
+    chunks = {1: data[: 5 * mib], 2: data[5 * mib :]}
+    request = {"fileName": "film.mp4", "contentType": "video/mp4", "size": len(data), "name": "A film"}
+    with override_settings(MULTIPART_THRESHOLD=5 * mib, MULTIPART_PART_SIZE=5 * mib):
+        ticket = post_json(client, "/api/media/", request).json()
+        digests = [base64.b64encode(hashlib.sha256(chunk).digest()).decode() for chunk in chunks.values()]
+        signed = post_json(client, f"/api/media/{ticket['id']}/parts", {"partNumbers": [1, 2], "checksums": digests})
+        for part in signed.json()["parts"]:
+            put = requests.put(part["url"], data=chunks[part["partNumber"]], headers=part["headers"], timeout=30)
+            assert put.status_code == 200
+        assert len(client.get(f"/api/media/{ticket['id']}/parts").json()["parts"]) == 2
+        assert post_json(client, f"/api/media/{ticket['id']}/complete").status_code == 202
+        cancelled = post_json(client, "/api/media/", request).json()["id"]
+        assert client.delete(f"/api/media/{cancelled}/upload").status_code == 204
+
+
 def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> None:
     """What production does as the Lambda role, once each: the site, the S3 handler, re-queueing, secrets."""
     from profiles import services as profile_services
@@ -153,6 +178,8 @@ def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> N
     assert post_json(client, f"/api/media/{item_id}/complete").status_code == 202
     item = MediaItem.get(item_id)
     assert events.handle_s3_event(s3_event(settings.UPLOADS_BUCKET, item.object_key))["outcomes"][0][1] == "ready"
+    # A file in parts: create, sign, PUT the parts, list them (to resume), complete; and one cancelled.
+    upload_in_parts(client)
     # Gallery, detail, a rendition and a download as the browser fetches them, an edit.
     assert client.get("/").status_code == 200
     assert client.get(f"/media/{item_id}/").status_code == 200
