@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -283,3 +284,38 @@ def test_the_no_javascript_form_takes_only_files_below_the_multipart_threshold(s
         {"name": "n", "caption": ""}, {"file": SimpleUploadedFile("a.mp4", video(2000), content_type="video/mp4")}
     )
     assert not form.is_valid() and "Turn JavaScript on" in form.errors["file"][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_readme_example_uploads_a_big_file_in_parts_and_resumes(live_server, alice, tmp_path, monkeypatch, capsys):
+    """README's Python example, run as written against the live server, after an interruption after part 1."""
+    import json
+    import re
+    import runpy
+
+    from profiles import tokens
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [example] = re.findall(r"```python\n(.*?)```", readme, re.S)
+    token = tokens.token_create(alice, name="cli", scope="write")[1]
+    data = video()
+    path = tmp_path / "film.mp4"
+    path.write_bytes(data)
+    ticket = services.media_create(
+        owner_id=str(alice.pk), name="n", caption="", file_name="film.mp4", content_type="video/mp4", size=len(data)
+    )
+    part = chunks(data)[1]
+    [signed] = multipart.sign(ticket.item, [1], [sha256(part)])
+    assert requests.put(signed.url, data=part, headers=signed.headers, timeout=30).status_code == 200
+    (tmp_path / "film.mp4.mediahub").write_text(json.dumps({"id": ticket.item.id}))  # the interrupted run's state
+
+    script = tmp_path / "upload.py"
+    script.write_text(example)
+    monkeypatch.setenv("SITE", live_server.url)
+    monkeypatch.setenv("TOKEN", token)
+    monkeypatch.setattr("sys.argv", [str(script), str(path)])
+    runpy.run_path(str(script), run_name="__main__")
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["part 2/3 sent", "part 3/3 sent", "202 uploaded"]
+    assert MediaItem.get(ticket.item.id).status == Status.UPLOADED and not (tmp_path / "film.mp4.mediahub").exists()
