@@ -161,5 +161,6 @@ def cancel(item: MediaItem) -> None:
 
 
 def abandon(item: MediaItem) -> None:
-    """The sweep's part for an abandoned upload in parts: S3 drops the parts (the record goes after)."""
+    """An upload in parts the sweep found abandoned, or whose item is deleted: S3 drops the parts (the record
+    goes after); nothing to do for an upload already complete."""
     storage.abort_multipart(item.object_key, item.upload_id)

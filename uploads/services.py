@@ -244,6 +244,8 @@ def delete_item(item: MediaItem) -> None:
                 return
     else:
         raise Conflict("This item is busy; please try again.")
+    if item.upload_id:
+        multipart.abandon(item)  # a file in parts deleted before it was complete: S3 drops the parts now
     storage.delete_item_objects(owner_id=item.owner_id, media_id=item.id)
     with ShareLink.batch_write() as batch:
         for link in ShareLink.by_media.query(item.id):

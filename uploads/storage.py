@@ -110,8 +110,9 @@ def list_parts(key: str, upload_id: str) -> list[dict] | None:
     return parts
 
 
-def complete_multipart(key: str, upload_id: str, parts: list[dict]) -> bool:
-    """Join the parts (as ListParts gave them, with S3's own ETags and checksums); False if the upload is over."""
+def complete_multipart(key: str, upload_id: str, parts: list[dict]) -> None:
+    """Join the parts (as ListParts gave them, with S3's own ETags and checksums). An upload already over (a twin
+    complete joined it first, or a cancel aborted it) is left to arrival, which checks whatever is at the key."""
     listed = [
         {"PartNumber": p["PartNumber"], "ETag": p["ETag"], **{k: p[k] for k in ("ChecksumSHA256",) if k in p}}
         for p in parts
@@ -121,10 +122,8 @@ def complete_multipart(key: str, upload_id: str, parts: list[dict]) -> bool:
             Bucket=settings.UPLOADS_BUCKET, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
-            return False
-        raise
-    return True
+        if exc.response["Error"]["Code"] not in ("NoSuchUpload", "404"):
+            raise
 
 
 def abort_multipart(key: str, upload_id: str) -> None:

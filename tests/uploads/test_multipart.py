@@ -319,3 +319,25 @@ def test_the_readme_example_uploads_a_big_file_in_parts_and_resumes(live_server,
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["part 2/3 sent", "part 3/3 sent", "202 uploaded"]
     assert MediaItem.get(ticket.item.id).status == Status.UPLOADED and not (tmp_path / "film.mp4.mediahub").exists()
+
+
+def test_completes_at_once_join_the_parts_and_count_the_file_once(alice_client, alice):
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = video()
+    ticket = create(alice_client, len(data))
+    put_parts(alice_client, ticket["id"], chunks(data))
+    with ThreadPoolExecutor(5) as pool:
+        items = list(
+            pool.map(lambda _: services.media_complete(owner_id=str(alice.pk), media_id=ticket["id"]), range(5))
+        )
+    assert {item.status for item in items} == {Status.UPLOADED}
+    assert quota.bytes_stored(str(alice.pk)) == len(data) and uploads_in_progress() == []
+
+
+def test_deleting_a_pending_upload_in_parts_drops_its_parts(alice_client):
+    data = video()
+    ticket = create(alice_client, len(data))
+    put_parts(alice_client, ticket["id"], {1: chunks(data)[1]})
+    assert alice_client.delete(f"/api/media/{ticket['id']}").status_code == 204
+    assert uploads_in_progress() == [] and MediaItem.count(ticket["id"]) == 0
