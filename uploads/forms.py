@@ -160,7 +160,7 @@ def check_direct_upload_length(content_length: str | None) -> None:
         raise Refusal(
             f"Without JavaScript, an upload here can be at most {human_size(limit)}, and this one is "
             f"{human_size(length)}. Turn JavaScript on to use the uploader: it sends files of up to "
-            f"{human_size(settings.MAX_UPLOAD_SIZE)} straight to storage."
+            f"{human_size(settings.MULTIPART_THRESHOLD)} straight to storage."
         )
 
 

@@ -71,7 +71,7 @@ def test_no_javascript_upload_on_lambda_refuses_a_file_too_large_for_a_request_w
     assert response.wsgi_request._read_started is False
     page = client.get(response.url).content.decode()
     assert "Without JavaScript, an upload here can be at most 4.3 MB, and this one is 5.0 MB." in page
-    assert "Turn JavaScript on to use the uploader: it sends files of up to 10.0 GB straight to storage." in page
+    assert "Turn JavaScript on to use the uploader: it sends files of up to 64.0 MB straight to storage." in page
     assert "big.jpg" not in client.get("/").content.decode()
 
 
