@@ -281,6 +281,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "mediahub")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-uploads": {"task": "uploads.sweep_stuck", "schedule": 120.0},
     "delete-expired-items": {"task": "uploads.delete_expired", "schedule": 600.0},
+    "resume-account-deletions": {"task": "profiles.resume_account_deletions", "schedule": 300.0},
+    "sweep-superseded-avatars": {"task": "profiles.sweep_avatars", "schedule": 3600.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from mediahub.errors import Conflict
 from profiles import services
 from profiles.models import Profile
 
@@ -25,8 +26,12 @@ def profile_list(request: HttpRequest) -> HttpResponse:
 def profile_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id)
     if request.method == "POST" and request.POST.get("action") == "clear-avatar":
-        services.avatar_clear(str(user.pk))
-        messages.success(request, f"The avatar of {user.username} is cleared.")
+        try:
+            services.avatar_clear(str(user.pk))
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"The avatar of {user.username} is cleared.")
         return redirect("admin-profile-detail", user.pk)
     profile = services.get_profile(str(user.pk), default_name=user.username)
     context = {

@@ -16,6 +16,7 @@ def _message(title: str, text: str, link_url: str = "", link_label: str = "") ->
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("delete/", views.delete_account, name="delete-account"),
+    path("delete/progress/<str:token>/", views.delete_account_progress, name="delete-account-progress"),
     path(
         "login/",
         auth_views.LoginView.as_view(

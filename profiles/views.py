@@ -5,11 +5,11 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound
 from mediahub.http import owner_id
 from profiles import services, tokens
 from profiles.forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SignUpForm
@@ -83,12 +83,20 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            request.user.delete()  # the pre_delete receiver removes media, avatars and the profile first
+            token = services.account_delete_request(request.user)
         except STORAGE_ERRORS:
             messages.error(request, f"Your account was not deleted. {STORAGE_DOWN}")
             return redirect("delete-account")
-        logout(request)
-        messages.success(request, "Your account and everything in it are deleted.")
-        return redirect("login")
+        logout(request)  # the account is already deactivated: every other session and token stops working too
+        return redirect("delete-account-progress", token)
     context = {"form": form, "title": "Delete your account", "submit_label": "Delete my account for good"}
     return render(request, "profiles/delete.html", context)
+
+
+def delete_account_progress(request: HttpRequest, token: str) -> HttpResponse:
+    """Signed out by now: the signed token in the address says whose deletion this is."""
+    try:
+        progress = services.account_delete_progress(token)
+    except NotFound:
+        raise Http404("No such account deletion.") from None
+    return render(request, "profiles/deletion_progress.html", {"progress": progress})

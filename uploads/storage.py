@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO
 from urllib.parse import quote
@@ -147,3 +148,32 @@ def quarantine_original(key: str) -> None:
         CopySource={"Bucket": settings.UPLOADS_BUCKET, "Key": key},
     )
     s3.delete_object(Bucket=settings.UPLOADS_BUCKET, Key=key)
+
+
+# --- Listing and purging by prefix (account deletion, the avatar sweep) -------------------------------------
+
+
+def list_prefix(bucket: str, prefix: str) -> Iterator[dict]:
+    """Every current object under `prefix`: ListObjectsV2's entries (Key, LastModified, Size, ...)."""
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def delete_versions(bucket: str, prefix: str) -> int:
+    """Delete every version and delete marker under `prefix`, for good; returns how many went.
+
+    A plain delete in a versioned bucket only adds a delete marker and keeps the bytes as a noncurrent version
+    (recoverable until the lifecycle rule expires it): deleting an account must not leave those behind. Safe to
+    repeat: a version already gone is simply no longer listed.
+    """
+    s3, count = client("s3"), 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        versions = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+        if objects:  # a page holds at most 1,000 entries: exactly what one DeleteObjects call takes
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            if answer.get("Errors"):
+                error = answer["Errors"][0]
+                raise ClientError({"Error": {"Code": error["Code"], "Message": error["Message"]}}, "DeleteObjects")
+            count += len(objects)
+    return count
