@@ -327,20 +327,20 @@ def account_delete_progress(token: str) -> DeletionProgress:
     return DeletionProgress(done=max(0, deletion.total - left), total=max(deletion.total, left), finished=False)
 
 
-def account_delete_run(user_id: int, *, budget: float = JOB_SECONDS) -> str:
-    """One run of the deletion job: delete media items for up to `budget` seconds, then, once none is left and
+def account_delete_run(user_id: int) -> str:
+    """One run of the deletion job: delete media items for up to JOB_SECONDS, then, once none is left and
     the settling time has passed, the rest and the user row. Returns "deleted", "more" (run again at once),
     "settling" (the sweep finishes it) or "gone" (nothing to do). Safe to repeat or run twice at once."""
     deletion = AccountDeletion.objects.filter(user_id=user_id).first()
     if deletion is None:
         return "gone"
     _touch(deletion)
-    deadline = time.monotonic() + budget
+    deadline = time.monotonic() + JOB_SECONDS
     for item in MediaItem.by_owner.query(str(user_id)):
-        if time.monotonic() > deadline:
+        delete_item(item)
+        if time.monotonic() > deadline:  # checked after a deletion, so every run makes progress
             _touch(deletion)
             return "more"
-        delete_item(item)
     if utcnow() < deletion.requested_at + DELETION_SETTLE:
         _touch(deletion)
         return "settling"

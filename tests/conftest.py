@@ -230,3 +230,27 @@ def live_server(django_db_setup, live_server):
     """pytest-django's live server, set up after the test database so it is stopped (and its connection
     closed) before the database is dropped; PostgreSQL refuses to drop a database still in use."""
     return live_server
+
+
+# --- Atomic conditional writes on the emulator (profiles: parallel-complete tests) -------------------------
+# DynamoDB applies each write to an item atomically, so of two conditional writes racing on one item exactly one
+# wins. moto's threaded server checks the condition and writes without a lock, so two racing requests can both
+# win there. Tests that race conditional writes take this fixture: it serializes moto's item writes, as DynamoDB
+# does (the server runs in this process).
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch) -> None:
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        real = getattr(DynamoDBBackend, name)
+
+        def serialized(self, *args, _real=real, **kwargs):
+            with lock:
+                return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, serialized)
