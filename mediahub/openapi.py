@@ -91,7 +91,7 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
     409: (
         "Conflict",
         "The upload was already completed (by this or another request), or, for an avatar, a newer upload took its "
-        "place (errors.status).",
+        "place or another request is still processing it (errors.status).",
     ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
     503: ("StorageUnavailable", "Storage (S3 or DynamoDB) failed in a way that may pass: try again (errors.storage)."),

@@ -8,7 +8,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -328,24 +328,34 @@ def account_delete_progress(token: str) -> DeletionProgress:
 
 
 def account_delete_run(user_id: int) -> str:
-    """One run of the deletion job: delete media items for up to JOB_SECONDS, then, once none is left and
-    the settling time has passed, the rest and the user row. Returns "deleted", "more" (run again at once),
-    "settling" (the sweep finishes it) or "gone" (nothing to do). Safe to repeat or run twice at once."""
+    """One run of the deletion job, bounded by JOB_SECONDS: "deleted", "more" (queue another run at once),
+    "settling" (the sweep finishes it) or "gone" (nothing to do). Safe to repeat or to run twice at once."""
     deletion = AccountDeletion.objects.filter(user_id=user_id).first()
     if deletion is None:
         return "gone"
     _touch(deletion)
+    outcome = _delete_some(str(user_id), deletion.requested_at)
+    if outcome == "done":
+        lifecycle.finish_deletion(user_id)  # the pre_delete receiver's last pass deletes the rest, then the row
+        return "deleted"
+    _touch(deletion)
+    return outcome
+
+
+def _delete_some(user_id: str, requested_at: datetime) -> str:
+    """Media items, then (after the settling time) every object version under the account's prefixes, until the
+    budget is spent. Old versions may be many: purged here in budgeted runs, so the last pass finds none."""
     deadline = time.monotonic() + JOB_SECONDS
-    for item in MediaItem.by_owner.query(str(user_id)):
+    for item in MediaItem.by_owner.query(user_id):
         delete_item(item)
         if time.monotonic() > deadline:  # checked after a deletion, so every run makes progress
-            _touch(deletion)
             return "more"
-    if utcnow() < deletion.requested_at + DELETION_SETTLE:
-        _touch(deletion)
+    if utcnow() < requested_at + DELETION_SETTLE:
         return "settling"
-    lifecycle.finish_deletion(user_id)  # the pre_delete receiver's pass deletes everything else first
-    return "deleted"
+    for bucket, prefix in account_prefixes(user_id):
+        if not storage.delete_versions(bucket, prefix, deadline=deadline):
+            return "more"
+    return "done"
 
 
 def _touch(deletion: AccountDeletion) -> None:

@@ -159,14 +159,15 @@ def list_prefix(bucket: str, prefix: str) -> Iterator[dict]:
         yield from page.get("Contents", [])
 
 
-def delete_versions(bucket: str, prefix: str) -> int:
-    """Delete every version and delete marker under `prefix`, for good; returns how many went.
+def delete_versions(bucket: str, prefix: str, *, deadline: float | None = None) -> bool:
+    """Delete every version and delete marker under `prefix`, for good. With a `deadline` (time.monotonic()),
+    stop after the page that passes it; returns whether everything under `prefix` is gone.
 
     A plain delete in a versioned bucket only adds a delete marker and keeps the bytes as a noncurrent version
     (recoverable until the lifecycle rule expires it): deleting an account must not leave those behind. Safe to
     repeat: a version already gone is simply no longer listed.
     """
-    s3, count = client("s3"), 0
+    s3 = client("s3")
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
         versions = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
         objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
@@ -175,5 +176,6 @@ def delete_versions(bucket: str, prefix: str) -> int:
             if answer.get("Errors"):
                 error = answer["Errors"][0]
                 raise ClientError({"Error": {"Code": error["Code"], "Message": error["Message"]}}, "DeleteObjects")
-            count += len(objects)
-    return count
+        if deadline is not None and time.monotonic() > deadline and page.get("IsTruncated"):
+            return False
+    return True

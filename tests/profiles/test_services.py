@@ -307,11 +307,11 @@ def test_a_deletion_failing_half_way_finishes_when_retried(client, alice, settin
     services.account_delete_request(alice)
     real, calls = storage.delete_versions, []
 
-    def failing_on_the_third(bucket, prefix):
+    def failing_on_the_third(bucket, prefix, **kwargs):
         calls.append(prefix)
         if len(calls) == 3:
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "later"}}, "ListObjectVersions")
-        return real(bucket, prefix)
+        return real(bucket, prefix, **kwargs)
 
     monkeypatch.setattr(storage, "delete_versions", failing_on_the_third)
     with pytest.raises(ClientError):
