@@ -6,11 +6,12 @@ import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from mediahub import dynamo
 from mediahub.aws import client as aws_client
 from mediahub.errors import Conflict
-from profiles import lifecycle, services, tasks, tokens
+from profiles import lifecycle, services, tokens
 from profiles.models import AccountDeletion, ApiToken, Profile
 from tests.conftest import create_and_upload, jpeg_bytes, post_json, upload_to_s3
 from tests.profiles.test_api import change_avatar, keys
@@ -241,6 +242,13 @@ def account_with_everything(client, user: User, settings) -> str:
     current, replaced and superseded; usage; an API token."""
     settings.REJECTED_ORIGINALS = "quarantine"
     client.force_login(user)
+    # In lambda mode complete enqueues nothing (a session's worker may be running): the test plays the S3 event.
+    with override_settings(PROCESSING_MODE="lambda"):
+        _fill_account(client, user)
+    return str(user.pk)
+
+
+def _fill_account(client, user: User) -> None:
     uid = str(user.pk)
 
     def completed(data: bytes) -> MediaItem:
@@ -263,7 +271,6 @@ def account_with_everything(client, user: User, settings) -> str:
     uploaded_avatar(uid)  # superseded by the next, never completed
     uploaded_avatar(uid)
     tokens.token_create(user, name="script", scope=ApiToken.WRITE)
-    return uid
 
 
 def assert_nothing_left(uid: str) -> None:
@@ -281,7 +288,9 @@ def assert_nothing_left(uid: str) -> None:
     assert not AccountDeletion.objects.filter(user_id=int(uid)).exists()
 
 
-def test_the_deletion_job_leaves_nothing_of_the_account_and_nothing_of_others_goes(client, alice, bob, settings):
+def test_the_deletion_job_leaves_nothing_of_the_account_and_nothing_of_others_goes(
+    client, alice, bob, settings, queued
+):
     client.force_login(bob)
     bobs = create_and_upload(client, jpeg_bytes(), name="bob's")
     uid = account_with_everything(client, alice, settings)
@@ -301,7 +310,7 @@ def test_the_deletion_job_leaves_nothing_of_the_account_and_nothing_of_others_go
     assert MediaItem.get(bobs["id"]).name == "bob's"
 
 
-def test_a_deletion_failing_half_way_finishes_when_retried(client, alice, settings, monkeypatch):
+def test_a_deletion_failing_half_way_finishes_when_retried(client, alice, settings, monkeypatch, queued):
     uid = account_with_everything(client, alice, settings)
     monkeypatch.setattr(services, "DELETION_SETTLE", timedelta(0))
     services.account_delete_request(alice)
@@ -323,30 +332,11 @@ def test_a_deletion_failing_half_way_finishes_when_retried(client, alice, settin
     assert_nothing_left(uid)
 
 
-def test_the_celery_task_retries_storage_faults_until_the_account_is_gone(client, alice, settings, monkeypatch):
-    uid = account_with_everything(client, alice, settings)
-    monkeypatch.setattr(services, "DELETION_SETTLE", timedelta(0))
-    services.account_delete_request(alice)
-    real, calls = storage.delete_item_objects, []
-
-    def flaky(**kwargs):
-        calls.append(kwargs)
-        if len(calls) <= 2:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "later"}}, "DeleteObjects")
-        return real(**kwargs)
-
-    monkeypatch.setattr(storage, "delete_item_objects", flaky)
-    assert tasks.delete_account.apply(args=[alice.pk]).get() == "deleted"
-    assert_nothing_left(uid)
-
-
-def test_a_large_account_is_deleted_in_runs_that_each_stop_within_their_budget(client, alice, monkeypatch):
+def test_a_large_account_is_deleted_in_runs_that_each_stop_within_their_budget(client, alice, monkeypatch, queued):
     client.force_login(alice)
     for _ in range(3):
         create_and_upload(client, jpeg_bytes())
     monkeypatch.setattr(services, "DELETION_SETTLE", timedelta(0))
-    queued = []
-    monkeypatch.setattr(services.dispatch, "run_job", lambda *args: queued.append(args))
     services.account_delete_request(alice)
     monkeypatch.setattr(services, "JOB_SECONDS", 0)  # every run deletes one item, then hands over
     outcomes = []
@@ -356,9 +346,7 @@ def test_a_large_account_is_deleted_in_runs_that_each_stop_within_their_budget(c
     assert len(queued) == 4  # the request's job, then one more after each run that ran out of time
 
 
-def test_the_sweep_resumes_a_stalled_deletion(alice, monkeypatch):
-    queued = []
-    monkeypatch.setattr(services.dispatch, "run_job", lambda *args: queued.append(args))
+def test_the_sweep_resumes_a_stalled_deletion(alice, queued):
     services.account_delete_request(alice)
     assert services.resume_account_deletions() == 0  # just queued: not stalled
     AccountDeletion.objects.filter(user=alice).update(touched_at=utcnow() - services.DELETION_STALL)
