@@ -101,6 +101,7 @@ def avatar_complete(user_id: str, *, key: str) -> Profile:
     match = AVATAR_KEY.match(key)
     if not match or match["user"] != user_id:
         raise Refusal("That is not one of your avatar uploads.")
+    get_profile(user_id)  # made on first read, so the consistent reads below find one even for a made-up key
     outcome, reason = process_avatar(key)
     profile = _await_outcome(user_id, key) if outcome == BUSY else Profile.get(user_id, consistent_read=True)
     if profile.avatar_key == key:
