@@ -235,8 +235,9 @@ def sweep_avatars(*, older_than: timedelta = SWEEP_AGE) -> int:
     """Delete avatar objects in both buckets that are neither a profile's live avatar nor its pending upload and
     are older than `older_than`: uploads never completed, superseded, or of deleted accounts. Returns how many.
 
-    Safe against races: a key that is neither live nor pending now can never become either (keys are never
-    reused), and `older_than` spares uploads that are presigned but not yet recorded as pending.
+    Safe against races: objects are listed before profiles are read, and a key is pending from its presign on,
+    so a key neither live nor pending when read can never become either (keys are never reused). `older_than`
+    is a grace period: runs still cleaning up after themselves are left to do it.
     """
     cutoff = utcnow() - older_than
     old: dict[str, list[tuple[str, str, str]]] = {}
