@@ -15,7 +15,7 @@ from profiles import lifecycle, services, tokens
 from profiles.models import AccountDeletion, ApiToken, Profile
 from tests.conftest import create_and_upload, jpeg_bytes, post_json, upload_to_s3
 from tests.profiles.test_api import change_avatar, keys
-from uploads import imaging, processing, sharing, storage
+from uploads import imaging, processing, quota, sharing, storage
 from uploads.models import MediaItem, Status, utcnow
 
 pytestmark = pytest.mark.django_db
@@ -271,6 +271,7 @@ def _fill_account(client, user: User) -> None:
     uploaded_avatar(uid)  # superseded by the next, never completed
     uploaded_avatar(uid)
     tokens.token_create(user, name="script", scope=ApiToken.WRITE)
+    assert quota.bytes_stored(uid) == ready.size  # the usage row
 
 
 def assert_nothing_left(uid: str) -> None:
