@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
@@ -82,7 +82,7 @@ def empty_aws(local_aws: LocalAws) -> Iterator[None]:
             for item in model.scan():
                 batch.delete(item)
     for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-        storage.delete_prefix(bucket, "")
+        storage.delete_prefix_versions(bucket, "")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -232,25 +232,16 @@ def live_server(django_db_setup, live_server):
     return live_server
 
 
-# --- Atomic conditional writes on the emulator (profiles: parallel-complete tests) -------------------------
-# DynamoDB applies each write to an item atomically, so of two conditional writes racing on one item exactly one
-# wins. moto's threaded server checks the condition and writes without a lock, so two racing requests can both
-# win there. Tests that race conditional writes take this fixture: it serializes moto's item writes, as DynamoDB
-# does (the server runs in this process).
-
-
+# --- Staff holding chosen permissions (tests/uploads/test_admin.py, tests/profiles/test_admin.py) ---------------------
 @pytest.fixture
-def atomic_dynamodb(monkeypatch) -> None:
-    import threading
+def staff_with(db) -> Callable[..., User]:
+    """`staff_with("uploads.view_media")`: a staff user, not a superuser, holding just those permissions (or none)."""
 
-    from moto.dynamodb.models import DynamoDBBackend
+    def make(*perms: str) -> User:
+        user = User.objects.create_user(f"clerk{User.objects.count()}", password=PASSWORD, is_staff=True)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        return user
 
-    lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
-        real = getattr(DynamoDBBackend, name)
-
-        def serialized(self, *args, _real=real, **kwargs):
-            with lock:
-                return _real(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, serialized)
+    return make

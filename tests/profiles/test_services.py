@@ -128,7 +128,7 @@ def test_a_refusal_that_lost_to_a_newer_upload_deletes_only_its_own_file(monkeyp
 # --- Avatars: each upload is decoded once ------------------------------------------------------------------
 
 
-def test_parallel_completes_of_one_upload_decode_it_once(monkeypatch, atomic_dynamodb):
+def test_parallel_completes_of_one_upload_decode_it_once(monkeypatch):
     decodes = count_decodes(monkeypatch, delay=0.5)
     key = uploaded_avatar()
     start = threading.Barrier(4)
@@ -143,7 +143,7 @@ def test_parallel_completes_of_one_upload_decode_it_once(monkeypatch, atomic_dyn
     assert answers == [key] * 4  # the three that lost the claim waited for the winner's outcome
 
 
-def test_the_s3_event_and_the_complete_process_an_upload_once(monkeypatch, atomic_dynamodb):
+def test_the_s3_event_and_the_complete_process_an_upload_once(monkeypatch):
     from uploads import events
 
     decodes = count_decodes(monkeypatch, delay=0.5)
