@@ -279,6 +279,15 @@ def account_prefixes(user_id: str) -> list[tuple[str, str]]:
     ]
 
 
+def _purge(bucket: str, prefix: str, *, deadline: float | None = None) -> bool:
+    """Everything under `prefix`, for good: every version in the (versioned) uploads bucket; the renditions bucket
+    keeps no versions, so plain deletes do. Whether it is all gone (False: the deadline came first)."""
+    if bucket == settings.UPLOADS_BUCKET:
+        return storage.delete_versions(bucket, prefix, deadline=deadline)
+    storage.delete_prefix(bucket, prefix)
+    return True
+
+
 def delete_account_data(user_id: str) -> None:
     """Everything a user owns outside Django's database: media (records, objects, share links), every object
     version under the account's prefixes, the usage row, the profile.
@@ -289,7 +298,7 @@ def delete_account_data(user_id: str) -> None:
     for item in MediaItem.by_owner.query(user_id):
         delete_item(item)
     for bucket, prefix in account_prefixes(user_id):
-        storage.delete_versions(bucket, prefix)
+        _purge(bucket, prefix)
     quota.forget(user_id)
     Profile(user_id).delete()
     forget_navigation(user_id)
@@ -355,7 +364,7 @@ def _delete_some(user_id: str, requested_at: datetime) -> str:
     if utcnow() < requested_at + DELETION_SETTLE:
         return "settling"
     for bucket, prefix in account_prefixes(user_id):
-        if not storage.delete_versions(bucket, prefix, deadline=deadline):
+        if not _purge(bucket, prefix, deadline=deadline):
             return "more"
     return "done"
 
