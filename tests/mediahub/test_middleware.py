@@ -27,15 +27,15 @@ def test_the_csp_allows_only_own_scripts_and_styles_and_the_s3_endpoint_for_medi
 
 
 def test_on_real_aws_the_csp_names_each_buckets_own_origins():
-    names = {"AWS_ENDPOINT_URL": "", "AWS_REGION": "eu-west-1", "UPLOADS_BUCKET": "up", "RENDITIONS_BUCKET": "re"}
+    names = {"AWS_ENDPOINT_URL": "", "AWS_REGION": "eu-west-1", "UPLOADS_BUCKET": "media-up", "RENDITIONS_BUCKET": "media-re"}
     with override_settings(**names):
         policy = directives(middleware.content_security_policy())
     assert policy["connect-src"] == [
         "'self'",
-        "https://re.s3.amazonaws.com",
-        "https://re.s3.eu-west-1.amazonaws.com",
-        "https://up.s3.amazonaws.com",  # where boto3's presigned POST sends the browser
-        "https://up.s3.eu-west-1.amazonaws.com",  # where our signed GET links point
+        "https://media-re.s3.amazonaws.com",
+        "https://media-re.s3.eu-west-1.amazonaws.com",
+        "https://media-up.s3.amazonaws.com",  # where boto3's presigned POST sends the browser
+        "https://media-up.s3.eu-west-1.amazonaws.com",  # where our signed GET links point
     ]
 
 
@@ -52,4 +52,4 @@ def test_api_answers_are_never_stored_but_the_openapi_document_keeps_its_caching
     assert client.get("/api/media/")["Cache-Control"] == "no-store"
     assert client.get("/api/no-such-thing")["Cache-Control"] == "no-store"
     assert client.get("/api/openapi.json")["Cache-Control"] == "public, max-age=300"
-    assert "no-store" not in client.get("/accounts/login/").get("Cache-Control", "")
+    assert "no-store" not in client.get("/accounts/signup/").get("Cache-Control", "")
