@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -40,7 +41,22 @@ def start_server(host: str, port: int):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    server._server.app = one_request_at_a_time(server._server.app)
     return server
+
+
+def one_request_at_a_time(app):
+    """Serve one request at a time, each whole: AWS makes each request atomic (a conditional write, a
+    transaction, a versioned PUT), but moto's backends are plain Python objects without locks, so two threads
+    can interleave inside one of its requests (two conditional ADDs both passing). Races between requests, the
+    ones mediahub must survive, still happen exactly as on AWS."""
+    lock = threading.Lock()
+
+    def serialized(environ, start_response):
+        with lock:
+            return [b"".join(app(environ, start_response))]
+
+    return serialized
 
 
 def ensure_running(wait_seconds: float = 30) -> subprocess.Popen | None:

@@ -7,13 +7,13 @@ from PIL import Image
 
 from mediahub.aws import client as aws_client
 from tests.images import animated_gif, camera_jpeg, encoded, png_header, truncated_jpeg
-from uploads import processing, services, storage
+from uploads import arrival, processing, services, storage
 from uploads.models import MediaItem, Status
 
 OWNER = "7"
 
 
-def uploaded_item(data: bytes, content_type: str = "image/jpeg", *, complete: bool = False) -> MediaItem:
+def uploaded_item(data: bytes, content_type: str = "image/jpeg") -> MediaItem:
     """An item whose original is in the bucket, as after the browser's upload."""
     ticket = services.media_create(
         owner_id=OWNER, name="n", caption="", file_name="f", content_type=content_type, size=len(data)
@@ -110,12 +110,10 @@ def test_repeated_and_interleaved_events_make_one_set_of_renditions():
     assert (fresh(second).width, fresh(second).height) == (50, 40)
 
 
-def test_a_new_etag_is_processed_again_but_the_same_etag_is_a_duplicate():
+def test_an_event_for_the_pinned_version_is_a_duplicate():
     item = uploaded_item(camera_jpeg().getvalue())
     process(item)
-    etag = fresh(item).etag
-    assert process(item, etag=etag) == "duplicate"
-    assert process(item, etag="something-else") == Status.READY
+    assert process(item, version_id=fresh(item).version_id) == "duplicate"
 
 
 def test_force_reprocesses_a_ready_item():
@@ -250,7 +248,7 @@ def test_permanent_storage_errors_are_not_retried(monkeypatch):
 
 
 def test_an_item_that_keeps_killing_the_worker_ends_failed_after_n_attempts(settings):
-    item = uploaded_item(camera_jpeg().getvalue())
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
     item.update(actions=[MediaItem.attempts.set(settings.PROCESSING_MAX_ATTEMPTS)])
     assert process(item) == Status.FAILED
     item = fresh(item)
