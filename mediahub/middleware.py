@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from mediahub.api import refusal
 from mediahub.aws import client, presigned_get
 from mediahub.errors import RateLimited
 
@@ -48,7 +47,7 @@ PERMISSIONS_POLICY = ", ".join(
 class RateLimitPage:
     """A RateLimited raised by a page (sign-up, sign-in, a shared link, an upload) becomes the 429 page.
 
-    The JSON API answers its own (mediahub.api.api_view); an /api/ request that still gets here answers JSON too.
+    (The JSON API answers its own, as JSON: mediahub.api.api_view.)
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -60,8 +59,6 @@ class RateLimitPage:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, RateLimited):
             return None
-        if request.path.startswith("/api/"):
-            return refusal(exception)
         retry_at = timezone.now() + timedelta(seconds=exception.retry_after)
         context = {"message": exception.message, "retry_at": retry_at}
         response = render(request, "429.html", context, status=429)

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import RequestFactory, override_settings
@@ -37,6 +38,21 @@ def test_scopes_and_callers_are_counted_apart():
     ratelimit.hit("upload", "7", limit=1, per_seconds=60, now=NOW)
     assert ratelimit.hit("upload", "8", limit=1, per_seconds=60, now=NOW) == 1
     assert ratelimit.hit("password", "7", limit=1, per_seconds=60, now=NOW) == 1
+
+
+def test_concurrent_requests_never_pass_the_limit():
+    """Many at once, as concurrent Lambda containers: the conditional ADD lets exactly `limit` through."""
+
+    def attempt(_: int) -> bool:
+        try:
+            ratelimit.hit("api", "7", limit=10, per_seconds=LONG_WINDOW)
+            return True
+        except RateLimited:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        allowed = list(pool.map(attempt, range(30)))
+    assert allowed.count(True) == 10
 
 
 def test_the_count_is_shared_by_separate_processes(local_aws):
