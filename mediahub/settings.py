@@ -309,6 +309,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "mediahub")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-uploads": {"task": "uploads.sweep_stuck", "schedule": 120.0},
     "delete-expired-items": {"task": "uploads.delete_expired", "schedule": 600.0},
+    "sweep-abandoned-uploads": {"task": "uploads.sweep_abandoned", "schedule": 3600.0},
+    "reconcile-usage": {"task": "uploads.reconcile_usage", "schedule": 86400.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ def arrive(item: MediaItem) -> MediaItem:
     reason = check(item)
     if reason is None:
         # Tagged first: an object tagged "arrived" is never removed by the abandoned-upload lifecycle rule.
-        storage.mark_arrived(item.object_key, item.version_id)
+        if not storage.mark_arrived(item.object_key, item.version_id):
+            return _current(item)  # another caller refused it and deleted the object since our check
         try:
             lifecycle.arrive(item)
             return item

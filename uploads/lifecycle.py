@@ -143,6 +143,13 @@ MEDIA = Machine(
         "them to 0, so a failed item can be processed again.",
         "The stuck sweep writes nothing: it hands `uploaded` items older than `PROCESSING_STUCK_MINUTES` to "
         "processing again, whose `attempt` counts them, so a file that kills its worker still ends `failed`.",
+        "Nothing is left behind, on this schedule: an abandoned upload's objects (every version) and record go at the "
+        "hourly sweep once it is 6 hours old, and S3's lifecycle rule deletes objects still tagged `pending` after 2 "
+        "days (for records TTL removed first); a deleted item's original (every version), quarantined copy and "
+        "renditions go at deletion, before its record; renditions written by a run that lost its final write are "
+        "deleted by that run; a refused original at refusal (quarantined copies after 30 days, by lifecycle); "
+        "overwritten or deleted versions after 30 days (lifecycle, noncurrent versions); parts of interrupted "
+        "multipart uploads after 1 day (lifecycle).",
         "An object version other than the pinned one (a re-POST of the same presigned fields after complete) is "
         "never processed or served; the S3 event for it deletes that version.",
     ),

@@ -82,7 +82,11 @@ def media_create(
         item.deletion_due = DELETION_DUE
     lifecycle.create(item)
     post = storage.presigned_post(
-        item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
+        item.object_key,
+        content_type=content_type,
+        size_range=(size, size),
+        expires=UPLOAD_URL_SECONDS,
+        tag_pending=True,
     )
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
 

@@ -47,25 +47,33 @@ class MediaStorage(S3Storage):
 PENDING_TAGGING = f"<Tagging><TagSet><Tag><Key>{UPLOAD_STATE_TAG}</Key><Value>pending</Value></Tag></TagSet></Tagging>"
 
 
-def presigned_post(key: str, *, content_type: str, size_range: tuple[int, int], expires: int) -> dict:
-    """A browser form POST for exactly this key and Content-Type, with a size within `size_range` (bytes)."""
+def presigned_post(
+    key: str, *, content_type: str, size_range: tuple[int, int], expires: int, tag_pending: bool = False
+) -> dict:
+    """A browser form POST for exactly this key and Content-Type, with a size within `size_range` (bytes);
+    `tag_pending` tags the object as a media upload that has not arrived yet."""
+    fields = {"Content-Type": content_type, **({"tagging": PENDING_TAGGING} if tag_pending else {})}
     return client("s3").generate_presigned_post(
         Bucket=settings.UPLOADS_BUCKET,
         Key=key,
-        Fields={"Content-Type": content_type, "tagging": PENDING_TAGGING},
-        Conditions=[
-            {"Content-Type": content_type},
-            {"tagging": PENDING_TAGGING},
-            ["content-length-range", *size_range],
-        ],
+        Fields=fields,
+        Conditions=[*({name: value} for name, value in fields.items()), ["content-length-range", *size_range]],
         ExpiresIn=expires,
     )
 
 
-def mark_arrived(key: str, version_id: str | None) -> None:
-    """Take the pinned version out of the lifecycle rule for abandoned uploads."""
+def mark_arrived(key: str, version_id: str | None) -> bool:
+    """Take the pinned version out of the lifecycle rule for abandoned uploads; False if it is gone meanwhile."""
     tagging = {"TagSet": [{"Key": UPLOAD_STATE_TAG, "Value": "arrived"}]}
-    client("s3").put_object_tagging(Bucket=settings.UPLOADS_BUCKET, Key=key, Tagging=tagging, **_version(version_id))
+    try:
+        client("s3").put_object_tagging(
+            Bucket=settings.UPLOADS_BUCKET, Key=key, Tagging=tagging, **_version(version_id)
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
+            return False
+        raise
+    return True
 
 
 def _version(version_id: str | None) -> dict:

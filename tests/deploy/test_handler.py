@@ -162,9 +162,11 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
         s3_event(bucket, ticket.item.object_key, configuration_id="mediahub-production", size=len(data)),
         scheduled_event("uploads.events.sweep_stuck"),
         scheduled_event("uploads.events.delete_expired"),
+        scheduled_event("uploads.events.sweep_abandoned"),
+        scheduled_event("uploads.events.reconcile_usage"),
         scheduled_event("zappa-keep-warm-handler.keep_warm_callback"),
     ]
-    (migrated, page, static, processed, swept, expired, warm), log = run_in_lambda(
+    (migrated, page, static, processed, swept, expired, abandoned, drifted, warm), log = run_in_lambda(
         zappa_cli, local_aws, tmp_path, events
     )
 
@@ -180,6 +182,8 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
     assert processed == {"outcomes": [[ticket.item.object_key, Status.READY]]}
     assert swept == 0
     assert expired == 0
+    assert abandoned == 0
+    assert drifted == 0
     assert warm is None
     assert '"outcome": "ready"' in log  # the processing log line, as `zappa tail` shows it
 
