@@ -235,6 +235,11 @@ USER_STORAGE_QUOTA = env_int("USER_STORAGE_QUOTA", 5 * 1024**3)
 MEDIA_PAGE_SIZE = env_int("MEDIA_PAGE_SIZE", 24)
 # Images larger than this many pixels are refused before decoding (decompression bombs).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
+# Memory one image may need to be decoded and resized, estimated from its header per format and mode (a 46-byte
+# lossless WebP can declare 7000x7000 pixels: 0.9 GB decoded). Worst cases in docs/benchmarks.md.
+MAX_DECODE_BYTES = env_int("MAX_DECODE_BYTES", 400_000_000)
+# CPU seconds one image may take to decode; past them it is refused (a JPEG of thousands of scans takes minutes).
+IMAGE_DECODE_SECONDS = env_int("IMAGE_DECODE_SECONDS", 10)
 # Renditions made of every image: name -> longest side in pixels, and whether it is a square centre crop.
 # Each is written as JPEG and WebP.
 MEDIA_RENDITIONS = {
