@@ -27,8 +27,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name=FORM, extra_context={"title": "Change your password", "submit_label": "Change password"}
+        views.password_checked(
+            auth_views.PasswordChangeView.as_view(
+                template_name=FORM, extra_context={"title": "Change your password", "submit_label": "Change password"}
+            )
         ),
         name="password_change",
     ),

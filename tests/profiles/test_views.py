@@ -9,7 +9,7 @@ from django.core import signing
 from mediahub.aws import client as aws_client
 from profiles import services, tokens
 from profiles.models import ApiToken, Profile
-from tests.conftest import PASSWORD, create_and_upload, jpeg_bytes
+from tests.conftest import PASSWORD, create_and_upload, jpeg_bytes, rate_limits
 from tests.profiles.test_api import change_avatar
 from tests.profiles.test_services import account_with_everything, assert_nothing_left
 from uploads.models import MediaItem
@@ -162,3 +162,21 @@ def test_admin_lists_profiles_and_clears_an_avatar(client, alice, staff):
 def test_profile_admin_is_staff_only(client, alice):
     client.force_login(alice)
     assert client.get("/admin/profiles/").status_code == 302
+
+
+def test_guessing_the_password_on_account_deletion_is_refused(client, alice, settings):
+    rate_limits(settings, {"password": None})
+    client.force_login(alice)
+    for _ in range(settings.RATE_LIMITS["password"][0]):
+        assert "That is not your password." in client.post("/accounts/delete/", {"password": "guess"}).content.decode()
+    response = client.post("/accounts/delete/", {"password": PASSWORD})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert "Too many password checks" in response.content.decode()
+    assert User.objects.filter(pk=alice.pk).exists()
+
+
+def test_the_page_showing_a_new_api_token_is_never_stored(client, alice):
+    client.force_login(alice)
+    response = client.post("/profile/tokens/", {"name": "backup script", "scope": "read"})
+    assert response.status_code == 200 and 'data-testid="new-token"' in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
