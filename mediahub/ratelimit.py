@@ -55,7 +55,7 @@ class RateWindow(Model):
     forget_at = TTLAttribute()
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """The address a request comes from: REMOTE_ADDR, locally and on Lambda.
 
     Behind API Gateway, Zappa's handler sets REMOTE_ADDR from X-Forwarded-For's second-to-last entry: the viewer
@@ -64,11 +64,12 @@ def client_ip(request: HttpRequest) -> str:
     an attacker would rotate it to escape every per-address limit. (A regional endpoint without CloudFront would
     make the second-to-last entry client-chosen too; use the edge endpoint, as zappa_settings.json does.)
     """
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return request.META.get("REMOTE_ADDR") or None  # None, not a made-up name: axes stores it in an address column
 
 
-def _window_key(scope: str, key: str, start: int) -> str:
-    return f"{scope}#{start}#{token_digest(key)[:32]}"
+def _window_key(scope: str, key: str | None, start: int) -> str:
+    # Requests without an address (none arrive so from API Gateway or runserver) share one window.
+    return f"{scope}#{start}#{token_digest(key or 'no-address')[:32]}"
 
 
 def _human(seconds: int) -> str:
@@ -86,7 +87,7 @@ def _refusal(scope: str, limit: int, per_seconds: int, retry_after: int) -> Rate
     return RateLimited(message, retry_after)
 
 
-def hit(scope: str, key: str, *, limit: int, per_seconds: int, now: float | None = None) -> int:
+def hit(scope: str, key: str | None, *, limit: int, per_seconds: int, now: float | None = None) -> int:
     """Count one request of `scope` by `key`, or raise RateLimited if the window already holds `limit`.
 
     Returns the window's count after this request. If the table cannot be reached the request is let through (and
@@ -114,7 +115,7 @@ def hit(scope: str, key: str, *, limit: int, per_seconds: int, now: float | None
     return window.hits
 
 
-def check(scope: str, key: str, *, limit: int, per_seconds: int, now: float | None = None) -> None:
+def check(scope: str, key: str | None, *, limit: int, per_seconds: int, now: float | None = None) -> None:
     """Raise RateLimited if `key`'s window of `scope` is full, without counting anything (one GetItem)."""
     now = int(now if now is not None else time.time())
     start = now - now % per_seconds
@@ -129,14 +130,14 @@ def check(scope: str, key: str, *, limit: int, per_seconds: int, now: float | No
         raise _refusal(scope, limit, per_seconds, start + per_seconds - now)
 
 
-def limit(scope: str, key: str) -> None:
+def limit(scope: str, key: str | None) -> None:
     """`hit` with the scope's limit from settings.RATE_LIMITS (None there: no limit)."""
     configured = settings.RATE_LIMITS[scope]
     if configured is not None:
         hit(scope, key, limit=configured[0], per_seconds=configured[1])
 
 
-def check_limit(scope: str, key: str) -> None:
+def check_limit(scope: str, key: str | None) -> None:
     """`check` with the scope's limit from settings.RATE_LIMITS (None there: no limit)."""
     configured = settings.RATE_LIMITS[scope]
     if configured is not None:
