@@ -6,7 +6,9 @@ Its state is kept on disk (see `Store`), so buckets, objects and tables outlive 
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -127,11 +129,13 @@ def reset() -> str:
 # --- Keeping the state on disk ------------------------------------------------------------------------------
 # A snapshot of moto's backends, written after changes (at most every SNAPSHOT_SECONDS) and on stop, rather than
 # moto's recorder: replaying every request ever made gets slower with each upload, and a replay re-runs requests
-# against a newer clock. Object bodies are kept apart, one file per distinct content, written once, so a
-# snapshot rewrites only metadata however many photos there are. A kill -9 loses what changed since the last
-# snapshot: at most SNAPSHOT_SECONDS of activity.
+# against a newer clock. Object bodies are kept apart, one file per distinct content, written once and read only
+# when fetched, so a snapshot rewrites only metadata however many photos there are, and start-up reads none.
+# A kill -9 loses what changed since the last snapshot: at most SNAPSHOT_SECONDS of activity (or, with a state
+# so big that one snapshot takes longer than a quarter of that, SNAPSHOT_SHARE times as long as one takes).
 
 SNAPSHOT_SECONDS = 1.0
+SNAPSHOT_SHARE = 4  # the pause after a snapshot is at least this many times as long as the snapshot took
 # What the app uses locally. Not KMS, where DynamoDB makes its tables' key: a table keeps only the key's ARN,
 # nothing here calls KMS, and moto's keys hold private keys that cannot be pickled.
 PERSISTED_SERVICES = ("s3", "dynamodb")
@@ -185,43 +189,75 @@ def _changes_state(environ: dict) -> bool:
     return not operation.startswith(READ_OPERATIONS) if operation else True
 
 
-def _restore_key(cls: type, state: dict, value: bytes) -> Any:
+class _Body:
+    """A restored object's body, left in its file until something reads it: start-up reads no bodies, and memory
+    holds only what is fetched. It stands in for the SpooledTemporaryFile a FakeKey keeps its body in, which moto
+    only seeks, reads and closes once the key exists (a new body is always a new key)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.position = 0
+        self.closed = False
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        self.position = position if whence == os.SEEK_SET else self.position + position
+        return self.position
+
+    def read(self, size: int = -1) -> bytes:
+        if self.closed:
+            raise ValueError("read of closed file")  # what a disposed key's buffer raises
+        with open(self.path, "rb") as file:
+            file.seek(self.position)
+            data = file.read(size)
+        self.position += len(data)
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _restore_key(blobs: Path, cls: type, state: dict, body: str) -> Any:
     key = cls.__new__(cls)
-    key.__setstate__({**state, "value": value})
+    key.__dict__.update(state, _value_buffer=_Body(blobs / body), lock=threading.Lock())
     return key
 
 
-class _Blob(str):
-    """A body file's name inside a snapshot, loaded through pickle's persistent ids."""
+def _pickle_key(key: Any, blob_of: Callable[[Any], str]) -> tuple:
+    """A FakeKey as (how to restore it, its state without the body, the body's file name)."""
+    state = {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock")}
+    return _restore_key, (type(key), state, blob_of(key))
 
 
 class _Pickler(pickle.Pickler):
+    """Pickles FakeKeys without their bodies, noting which body files the snapshot refers to."""
+
     def __init__(self, file, store: Store) -> None:
+        from moto.s3.models import FakeKey
+
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.store = store
         self.blobs: set[str] = set()
+        # A dispatch table rather than reducer_override: the pickler looks types up in C, and only FakeKeys
+        # (not the hundreds of thousands of other objects in a big state) call back into Python.
+        self.dispatch_table = {**copyreg.dispatch_table, FakeKey: lambda key: _pickle_key(key, self.blob_of)}
 
-    def reducer_override(self, obj: Any) -> Any:
-        from moto.s3.models import FakeKey
-
-        if type(obj) is not FakeKey:
-            return NotImplemented
-        name = self.store.blob_of(obj)
+    def blob_of(self, key: Any) -> str:
+        name = self.store.blob_of(key)
         self.blobs.add(name)
-        state = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
-        return _restore_key, (FakeKey, state, _Blob(name))
-
-    def persistent_id(self, obj: Any) -> str | None:
-        return str(obj) if type(obj) is _Blob else None
+        return name
 
 
 class _Unpickler(pickle.Unpickler):
+    """Restores FakeKeys with bodies left in `blobs` (the folder is this load's, not one written in the file)."""
+
     def __init__(self, file, blobs: Path) -> None:
         super().__init__(file)
         self.blobs = blobs
 
-    def persistent_load(self, name: str) -> bytes:
-        return (self.blobs / name).read_bytes()
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == (__name__, _restore_key.__name__):
+            return functools.partial(_restore_key, self.blobs)
+        return super().find_class(module, name)
 
 
 class Store:
@@ -290,7 +326,7 @@ class Store:
                 self.dirty.set()
             return response
 
-        self.dirty.set()  # save once at start too: the folder then always holds the running state's shape
+        self.dirty.set()  # save once soon after start: a request served before this wrapper was in place counts too
         return guarded
 
     def save(self) -> None:
@@ -327,17 +363,21 @@ class Store:
 
     @contextlib.contextmanager
     def snapshots(self) -> Iterator[None]:
-        """Save in the background while the block runs, after each change, at most every SNAPSHOT_SECONDS."""
+        """Save in the background while the block runs, after changes, at most every SNAPSHOT_SECONDS."""
         stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(SNAPSHOT_SECONDS):
+            interval = SNAPSHOT_SECONDS
+            while not stop.wait(interval):
                 if self.dirty.is_set():
+                    started = time.monotonic()
                     try:
                         self.save()
-                    except Exception:  # keep serving; the next change tries again
+                    except Exception:  # keep serving, and try again at the next interval
                         logging.getLogger(__name__).exception("Could not save the local AWS's state")
                         self.dirty.set()
+                    # Requests wait while a snapshot is taken: however big the state, they get most of the time.
+                    interval = max(SNAPSHOT_SECONDS, SNAPSHOT_SHARE * (time.monotonic() - started))
 
         thread = threading.Thread(target=loop, name="localaws-snapshots", daemon=True)
         thread.start()

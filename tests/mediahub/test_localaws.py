@@ -69,7 +69,13 @@ class LocalAwsProcess:
     def __init__(self, data: Path, **env: str) -> None:
         self.endpoint = f"http://127.0.0.1:{free_port()}"
         self.data = data
-        self.env = {**os.environ, "AWS_ENDPOINT_URL": self.endpoint, "LOCAL_DATA_DIR": str(data), **env}
+        self.env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "LOCAL_DATA_DIR": str(data),
+            "DYNAMODB_TABLE_PREFIX": settings.DYNAMODB_TABLE_PREFIX,  # the tables `reset` bootstraps from here
+            **env,
+        }
         self.log_path = data / "test-localaws.log"
         self.process: subprocess.Popen | None = None
 
