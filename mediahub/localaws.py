@@ -219,13 +219,15 @@ class _Body:
 def _restore_key(blobs: Path, cls: type, state: dict, body: str) -> Any:
     key = cls.__new__(cls)
     key.__dict__.update(state, _value_buffer=_Body(blobs / body), lock=threading.Lock())
+    key.__dict__[BLOB_ATTRIBUTE] = body  # so the next snapshot need not read and hash the body again
     return key
 
 
 def _pickle_key(key: Any, blob_of: Callable[[Any], str]) -> tuple:
     """A FakeKey as (how to restore it, its state without the body, the body's file name)."""
-    state = {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock")}
-    return _restore_key, (type(key), state, blob_of(key))
+    body = blob_of(key)
+    state = {k: v for k, v in key.__dict__.items() if k not in ("_value_buffer", "lock", BLOB_ATTRIBUTE)}
+    return _restore_key, (type(key), state, body)
 
 
 class _Pickler(pickle.Pickler):

@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import boto3
 import pytest
@@ -32,23 +33,18 @@ def test_endpoint_address_recognises_only_loopback():
 
 def test_ensure_running_starts_a_bootstrapped_local_aws_when_none_answers(tmp_path):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    env_before = os.environ.get("AWS_ENDPOINT_URL")
-    os.environ["AWS_ENDPOINT_URL"] = endpoint  # the detached child reads its settings from the environment
-    try:
-        with override_settings(AWS_ENDPOINT_URL=endpoint, LOCAL_DATA_DIR=tmp_path):
-            process = localaws.ensure_running()
-            try:
-                assert process is not None
-                buckets = {b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]}
-                assert settings.UPLOADS_BUCKET in buckets
-                assert localaws.ensure_running() is None  # a second call finds it
-            finally:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=10)
-    finally:
-        os.environ.pop("AWS_ENDPOINT_URL")
-        if env_before is not None:
-            os.environ["AWS_ENDPOINT_URL"] = env_before
+    # The detached child reads its settings from the environment; its state goes to tmp_path, not .data/.
+    child_env = {"AWS_ENDPOINT_URL": endpoint, "LOCAL_DATA_DIR": str(tmp_path)}
+    with mock.patch.dict(os.environ, child_env), override_settings(AWS_ENDPOINT_URL=endpoint, LOCAL_DATA_DIR=tmp_path):
+        process = localaws.ensure_running()
+        try:
+            assert process is not None
+            buckets = {b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]}
+            assert settings.UPLOADS_BUCKET in buckets
+            assert localaws.ensure_running() is None  # a second call finds it
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
 
 
 def test_localaws_command_refuses_a_non_loopback_endpoint():
