@@ -56,6 +56,30 @@ def test_localaws_command_refuses_a_non_loopback_endpoint():
     assert "is not a loopback address" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("method", "target", "changes"),
+    [
+        ("GET", "", False),  # S3 GetObject, ListObjectsV2
+        ("HEAD", "", False),
+        ("OPTIONS", "", False),  # a CORS preflight
+        ("POST", "DynamoDB_20120810.Query", False),
+        ("POST", "DynamoDB_20120810.GetItem", False),
+        ("POST", "DynamoDB_20120810.DescribeTable", False),
+        ("POST", "DynamoDB_20120810.PutItem", True),
+        ("POST", "DynamoDB_20120810.TransactWriteItems", True),
+        ("POST", "", True),  # a presigned POST upload
+        ("PUT", "", True),
+        ("DELETE", "", True),
+    ],
+)
+def test_only_requests_that_may_change_something_call_for_a_snapshot(tmp_path, method, target, changes):
+    store = localaws.Store(tmp_path)
+    guarded = store.guard(lambda environ, start_response: [b""])
+    store.dirty.clear()
+    guarded({"REQUEST_METHOD": method, "HTTP_X_AMZ_TARGET": target}, lambda *args: None)
+    assert store.dirty.is_set() is changes
+
+
 # --- The state kept on disk: `manage.py localaws` as a process of its own, stopped and started again -------------
 
 
