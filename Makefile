@@ -53,8 +53,14 @@ bench: install
 	$(PY) bench/run.py
 
 # The Lambda package (docs/deploy.md): `zappa package` in a clean virtualenv of requirements.txt, made by the
-# runtime's Python (python3.12), into .data/package/mediahub-<stage>.zip.
-.PHONY: package
-PACKAGE_STAGE ?= production
+# runtime's Python (python3.12), from a clean copy of the project, into .data/package/mediahub-<stage>.zip.
+# deploy and update ship that zip (-z), never a package Zappa would build from the working tree. Given a zip,
+# Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy).
+.PHONY: package deploy update
+STAGE ?= production
 package: install
-	$(PY) -m deploy.build $(PACKAGE_STAGE)
+	$(PY) -m deploy.build $(STAGE)
+
+deploy update: package
+	$(PY) -m deploy.role $(STAGE)
+	$(VENV)/bin/zappa $@ $(STAGE) -z .data/package/mediahub-$(STAGE).zip

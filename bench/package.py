@@ -228,7 +228,8 @@ def largest_images(python: str, task: Path, sdk: Path, work: Path, pixels: int) 
         return gradient.convert("RGB")
 
     formats = {"PNG (RGBA)": "PNG", "WebP (RGB)": "WEBP", "JPEG (RGB)": "JPEG"}
-    env = {**child_env(""), "DEBUG": "false", "SECRET_KEY": "bench", "DJANGO_SETTINGS_MODULE": "mediahub.settings"}
+    env = {**child_env(""), "DEBUG": "false", "SECRET_KEY": "bench", "DATABASE_URL": "sqlite://:memory:"}
+    env["DJANGO_SETTINGS_MODULE"] = "mediahub.settings"
     env.pop("AWS_ENDPOINT_URL")
     rows = []
     for label, fmt in formats.items():

@@ -36,8 +36,12 @@ ACCOUNT = "${aws:PrincipalAccount}"
 S3_OBJECT_GRANTS = {
     "UPLOADS_BUCKET": {
         "s3:GetObject": ["uploads/", "avatars/"],  # HEAD and reads when processing; 60 s download links
+        "s3:GetObjectVersion": ["uploads/"],  # the version pinned at arrival: processing, downloads, quarantine copy
         "s3:PutObject": ["uploads/", "avatars/", "quarantine/"],  # the browser's presigned POST; refused -> quarantine
+        "s3:PutObjectTagging": ["uploads/"],  # the presigned POST tags each upload "pending"
+        "s3:PutObjectVersionTagging": ["uploads/"],  # arrival tags the pinned version "arrived"
         "s3:DeleteObject": ["uploads/", "avatars/"],  # refused, deleted and replaced originals
+        "s3:DeleteObjectVersion": ["uploads/", "quarantine/"],  # every version of a deleted or refused original
     },
     "RENDITIONS_BUCKET": {
         "s3:GetObject": ["renditions/", "avatars/"],  # the signed <img> links
@@ -45,6 +49,7 @@ S3_OBJECT_GRANTS = {
         "s3:DeleteObject": ["renditions/", "avatars/"],  # deleted items, replaced avatars
     },
 }
+# s3:ListBucketVersions on the (versioned) uploads bucket: deleting an item lists its versions to delete each.
 # s3:ListBucket on both buckets: deleting an item lists its prefix (ListObjectsV2), and without it S3 answers
 # 403 instead of 404 for a missing object, which the code reads as "never arrived".
 
@@ -141,11 +146,19 @@ def build(stage: str, config: dict, registered: list[type]) -> dict:
             "Resource": [f"arn:aws:s3:::{name}" for name in buckets.values()],
         },
     ]
-    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+    statements.append(
+        {
+            "Sid": "ListVersions",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucketVersions"],
+            "Resource": [f"arn:aws:s3:::{buckets['UPLOADS_BUCKET']}"],
+        }
+    )
+    for action in sorted({action for grants in S3_OBJECT_GRANTS.values() for action in grants}):
         resources = [
             f"arn:aws:s3:::{buckets[setting]}/{key_prefix}*"
             for setting, grants in S3_OBJECT_GRANTS.items()
-            for key_prefix in grants[action]
+            for key_prefix in grants.get(action, [])
         ]
         statements.append({"Sid": action.split(":")[1], "Effect": "Allow", "Action": [action], "Resource": resources})
     for model in sorted(registered, key=lambda m: m.Meta.base_name):

@@ -26,6 +26,11 @@ ABORT_MULTIPART_DAYS = 1  # an interrupted multipart upload (the no-JavaScript p
 NONCURRENT_DAYS = 30  # deleted or overwritten originals stay recoverable this long (uploads bucket is versioned)
 QUARANTINE_DAYS = 30  # refused originals moved under quarantine/ (REJECTED_ORIGINALS=quarantine)
 QUARANTINE_PREFIX = "quarantine/"
+# Uploads are tagged pending at presign and arrived at arrival (uploads/storage.py): the ones never completed go
+# after this many days, even if their record is long gone. The hourly sweep (uploads.services.sweep_abandoned)
+# removes them sooner; lifecycle is the net under it.
+UPLOAD_STATE_TAG = "upload-state"
+ABANDONED_UPLOAD_DAYS = 2
 
 
 def cors_origins() -> list[str]:
@@ -76,6 +81,13 @@ def lifecycle_rules(name: str) -> list[dict]:
                 "Filter": {"Prefix": ""},
                 "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_DAYS},
                 "Expiration": {"ExpiredObjectDeleteMarker": True},
+            },
+            {
+                "ID": "expire-abandoned-uploads",
+                "Status": "Enabled",
+                "Filter": {"And": {"Prefix": "uploads/", "Tags": [{"Key": UPLOAD_STATE_TAG, "Value": "pending"}]}},
+                "Expiration": {"Days": ABANDONED_UPLOAD_DAYS},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
             },
             {
                 "ID": "expire-quarantined-originals",

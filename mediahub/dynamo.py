@@ -7,7 +7,9 @@ so a stage (or a test run) with its own table prefix never touches another's tab
 from __future__ import annotations
 
 from django.conf import settings
+from pynamodb.connection import Connection
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 registry: list[type[Model]] = []
 
@@ -44,3 +46,8 @@ def register(model: type[Model]) -> type[Model]:
 def condition_failed(exc: Exception) -> bool:
     """A conditional write refused because its condition did not hold (not a fault: someone got there first)."""
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def transaction() -> TransactWrite:
+    """A TransactWriteItems on the endpoint the settings name: several records change together or not at all."""
+    return TransactWrite(connection=Connection(region=settings.AWS_REGION, host=settings.AWS_ENDPOINT_URL or None))

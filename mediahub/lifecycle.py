@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+UNCHANGED = "(unchanged)"  # a transition that writes to the record but leaves its state (an edit, a counter)
+GONE = "(deleted)"  # a transition that deletes the record
+
 
 @dataclass(frozen=True)
 class Transition:
     name: str
     source: tuple[str, ...]  # the states the write may start from; () means "no record yet"
-    target: str
+    target: str  # a state, UNCHANGED or GONE
     actors: tuple[str, ...]  # who may make it: complete, event, task, sweep, owner, staff, ...
     condition: str  # the write's ConditionExpression, in words a reader checks against the code
     loser: str = ""  # what the caller whose condition failed does
@@ -33,7 +36,7 @@ class Machine:
         if len(names) != len(set(names)):
             raise ValueError(f"{self.record}: transition names must be unique")
         for t in self.transitions:
-            unknown = {*t.source, t.target} - set(self.states)
+            unknown = {*t.source, t.target} - set(self.states) - {UNCHANGED, GONE}
             if unknown:
                 raise ValueError(f"{self.record}.{t.name}: unknown states {sorted(unknown)}")
 
@@ -49,9 +52,8 @@ class Machine:
         lines += [f"| `{state}` | {meaning} |" for state, meaning in self.states.items()]
         lines += ["", "| transition | from | to | who | condition on the write | the loser |", *["| --- " * 6 + "|"]]
         for t in self.transitions:
-            source = ", ".join(f"`{s}`" for s in t.source) or "(none)"
-            actors = ", ".join(t.actors)
-            lines.append(f"| {t.name} | {source} | `{t.target}` | {actors} | {t.condition} | {t.loser or '-'} |")
+            cells = [t.name, _states(t.source) or "(none)", _states((t.target,)), ", ".join(t.actors), t.condition]
+            lines.append("| " + " | ".join([*cells, t.loser or "-"]) + " |")
         lines += ["", *[f"- {note}" for note in self.notes]] if self.notes else []
         return "\n".join(lines) + "\n"
 
@@ -77,3 +79,7 @@ def document() -> str:
         "other does what the last column says.\n\n"
     )
     return intro + "\n".join(machine.markdown() for machine in machines())
+
+
+def _states(states: tuple[str, ...]) -> str:
+    return ", ".join(s if s in (UNCHANGED, GONE) else f"`{s}`" for s in states)

@@ -62,9 +62,25 @@ def start_server(host: str, port: int, store: Store | None = None):
         store.load()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    lock = store.lock if store is not None else threading.Lock()
+    server._server.app = one_request_at_a_time(server._server.app, lock)
     if store is not None:
-        server._server.app = store.guard(server._server.app)  # the WSGI app, wrapped as tests/deploy does
+        server._server.app = store.watch(server._server.app)  # the WSGI app, wrapped as tests/deploy does
     return server
+
+
+def one_request_at_a_time(app, lock: threading.Lock):
+    """Serve one request at a time, each whole: AWS makes each request atomic (a conditional write, a
+    transaction, a versioned PUT), but moto's backends are plain Python objects without locks, so two threads
+    can interleave inside one of its requests (two conditional ADDs both passing). Races between requests, the
+    ones mediahub must survive, still happen exactly as on AWS. A snapshot of the state takes the same lock, so it
+    falls between requests."""
+
+    def serialized(environ, start_response):
+        with lock:
+            return [b"".join(app(environ, start_response))]
+
+    return serialized
 
 
 def ensure_running(wait_seconds: float = 30) -> subprocess.Popen | None:
@@ -146,40 +162,6 @@ BLOB_ATTRIBUTE = "_mediahub_blob"  # set on moto's FakeKey: the name of the file
 
 class StoreError(Exception):
     """The saved state cannot be used: damaged, written by another moto version, or held by another process."""
-
-
-class _SharedLock:
-    """Requests share it; a snapshot takes it alone, so it sees the backends between requests, never during one."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._sharers = 0
-        self._exclusive = False
-
-    @contextlib.contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._exclusive)
-            self._sharers += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._sharers -= 1
-                self._condition.notify_all()
-
-    @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._exclusive)
-            self._exclusive = True  # from now on new requests wait, so a busy server cannot starve a snapshot
-            self._condition.wait_for(lambda: self._sharers == 0)
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._exclusive = False
-                self._condition.notify_all()
 
 
 def _changes_state(environ: dict) -> bool:
@@ -270,7 +252,7 @@ class Store:
         self.root = root
         self.state = root / "state.pickle"
         self.blobs = root / "blobs"
-        self.lock = _SharedLock()
+        self.lock = threading.Lock()  # held by each request (one_request_at_a_time) and by each snapshot
         self.dirty = threading.Event()
         self._on_disk: set[str] = set()
         self._lock_file = None
@@ -318,22 +300,21 @@ class Store:
             ) from exc
         _install(saved)
 
-    def guard(self, app: Callable) -> Callable:
-        """The WSGI app, run under the shared lock, noting requests that change something."""
+    def watch(self, app: Callable) -> Callable:
+        """The WSGI app, noting requests that may have changed something."""
 
-        def guarded(environ: dict, start_response: Callable) -> Any:
-            with self.lock.shared():
-                response = app(environ, start_response)
+        def watched(environ: dict, start_response: Callable) -> Any:
+            response = app(environ, start_response)
             if _changes_state(environ):
                 self.dirty.set()
             return response
 
         self.dirty.set()  # save once soon after start: a request served before this wrapper was in place counts too
-        return guarded
+        return watched
 
     def save(self) -> None:
         """Write a snapshot atomically (a temporary file, then a rename), then drop bodies nothing refers to."""
-        with self.lock.exclusive():
+        with self.lock:
             self.dirty.clear()
             temporary = self.state.with_suffix(".tmp")
             with open(temporary, "wb") as file:

@@ -337,9 +337,12 @@ PATHS = {
         "parameters": [MEDIA_ID_PARAMETER],
         "post": operation(
             "completeMedia",
-            "Say the upload is done: the file is checked and handed to processing.",
+            "Say the upload is done: the file is checked once (by this call or the S3 event, whichever comes first)"
+            " and handed to processing. Safe to repeat: a later call answers with the item as it is.",
             {
-                "202": answer("Accepted for processing: the item, status uploaded.", schema("MediaItem")),
+                "202": answer(
+                    "The item: status uploaded, or further along if it had already arrived.", schema("MediaItem")
+                ),
                 "422": answer(
                     "The file never arrived, is not what was declared, or would pass the storage quota.",
                     schema("RejectedUpload"),
@@ -348,7 +351,6 @@ PATHS = {
             401,
             403,
             404,
-            409,
             503,
         ),
     },

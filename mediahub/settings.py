@@ -1,7 +1,7 @@
 """mediahub settings: one module, driven by environment variables with safe local defaults.
 
 Every variable is listed in the README's configuration table. Locally nothing needs setting; in production
-(DEBUG off) a missing SECRET_KEY stops start-up with a clear message instead of running insecurely.
+(DEBUG off) a missing SECRET_KEY or DATABASE_URL stops start-up with a clear message instead of running insecurely.
 """
 
 from __future__ import annotations
@@ -144,6 +144,14 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 if not DATABASE_URL:
+    if not DEBUG:
+        # The local SQLite default would be a file per Lambda container: sign-in would fail and
+        # `zappa manage <stage> migrate` would migrate a file no other container sees.
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set. With DEBUG off mediahub refuses to start without it: set DATABASE_URL to "
+            "the PostgreSQL database for Django's tables, e.g. postgres://user:password@host:5432/mediahub "
+            "(on Lambda, the DATABASE_URL parameter under SECRETS_PARAMETER_PATH; see docs/deploy.md)."
+        )
     LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASE_URL = f"sqlite:///{LOCAL_DATA_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))}
@@ -284,6 +292,8 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "mediahub")
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-uploads": {"task": "uploads.sweep_stuck", "schedule": 120.0},
     "delete-expired-items": {"task": "uploads.delete_expired", "schedule": 600.0},
+    "sweep-abandoned-uploads": {"task": "uploads.sweep_abandoned", "schedule": 3600.0},
+    "reconcile-usage": {"task": "uploads.reconcile_usage", "schedule": 86400.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------
@@ -293,6 +303,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Seconds before an unanswered mail server is given up on; without it a send could hang until the Lambda
+# function's own timeout (60 s), long after API Gateway (29 s) has answered the person with an error.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mediahub <noreply@localhost>")
 
 # --- Security ---------------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
-"""Staff pages for profiles (PynamoDB, so custom admin views): a page of users with their profiles; clear an avatar."""
+"""Staff pages for profiles (PynamoDB, so custom admin views): a page of users with their profiles; clear an avatar.
+
+Being staff only opens the admin: each page and the button ask their own permission (profiles.ProfileAccess).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +16,11 @@ from django.urls import path
 from profiles import services
 from profiles.models import Profile
 
+VIEW = "profiles.view_profile"
+CLEAR_AVATAR = "profiles.clear_avatar"
 
+
+@permission_required(VIEW, raise_exception=True)
 def profile_list(request: HttpRequest) -> HttpResponse:
     """Users page by page from Django's database, their profiles in one BatchGet per page (never a Scan)."""
     page = Paginator(User.objects.order_by("username"), 50).get_page(request.GET.get("page"))
@@ -23,11 +31,14 @@ def profile_list(request: HttpRequest) -> HttpResponse:
 
 
 def profile_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The page and its button at one address; the action is checked before the user is even read."""
+    action = request.POST.get("action") if request.method == "POST" else None
+    return ACTIONS.get(action, profile_page)(request, user_id)
+
+
+@permission_required(VIEW, raise_exception=True)
+def profile_page(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id)
-    if request.method == "POST" and request.POST.get("action") == "clear-avatar":
-        services.avatar_clear(str(user.pk))
-        messages.success(request, f"The avatar of {user.username} is cleared.")
-        return redirect("admin-profile-detail", user.pk)
     profile = services.get_profile(str(user.pk), default_name=user.username)
     context = {
         **admin.site.each_context(request),
@@ -37,6 +48,17 @@ def profile_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "avatar": services.avatar_urls(profile, "256"),
     }
     return render(request, "admin/profiles/profile_detail.html", context)
+
+
+@permission_required(CLEAR_AVATAR, raise_exception=True)
+def avatar_clear(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=user_id)
+    services.avatar_clear(str(user.pk))
+    messages.success(request, f"The avatar of {user.username} is cleared.")
+    return redirect("admin-profile-detail", user.pk)
+
+
+ACTIONS = {"clear-avatar": avatar_clear}
 
 
 def urls() -> list:

@@ -1,10 +1,17 @@
+import logging
+
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
 
 from profiles.models import ApiToken
 from profiles.services import accepts_as_avatar
 from uploads.forms import check_file_name
+
+logger = logging.getLogger(__name__)
 
 
 class SignUpForm(UserCreationForm):
@@ -52,3 +59,25 @@ class DeleteAccountForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=60, help_text="What uses it, e.g. “backup script”.")
     scope = forms.ChoiceField(choices=ApiToken.SCOPES, initial=ApiToken.READ)
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, except that a reset mail the server could not send is remembered, not only logged.
+
+    Django's own send_mail logs and swallows the error, and its view then says the mail is on its way."""
+
+    send_failed = False
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        if html_email_template_name:
+            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        try:
+            message.send()
+        except Exception:  # as broad as Django's: refused, timed out (EMAIL_TIMEOUT), rejected, TLS failure
+            logger.exception("Could not send the password-reset e-mail to user %s", context["user"].pk)
+            self.send_failed = True

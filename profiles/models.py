@@ -46,3 +46,14 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class ProfileAccess(models.Model):  # noqa: DJ008 (never instantiated, so never shown)
+    """No table and no rows: profiles live in DynamoDB, so this model only carries the permissions that the staff
+    pages (profiles/admin.py) check, so they can be granted in the admin."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "profile"
+        permissions = [("view_profile", "Can view profiles"), ("clear_avatar", "Can clear avatars")]

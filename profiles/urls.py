@@ -40,7 +40,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             template_name=FORM,
             extra_context={"title": "Reset your password", "submit_label": "Send reset link"},
             success_url=reverse_lazy("password_reset_done"),

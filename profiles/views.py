@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -12,8 +13,10 @@ from django.views.decorators.http import require_POST
 from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS
 from mediahub.http import owner_id
 from profiles import services, tokens
-from profiles.forms import ApiTokenForm, DeleteAccountForm, ProfileForm, SignUpForm
+from profiles.forms import ApiTokenForm, DeleteAccountForm, PasswordResetForm, ProfileForm, SignUpForm
 from uploads.filetypes import allowed_types, is_image
+
+MAIL_NOT_SENT = "We could not send the e-mail; please try again later."
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -27,6 +30,21 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     context = {"form": form, "title": "Create your account", "submit_label": "Sign up"}
     return render(request, "registration/signup.html", context)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view, except that it says so when the mail could not be sent instead of claiming it was.
+
+    (Only an address with an account gets a mail, so while mail is failing this tells that the address has one.)"""
+
+    form_class = PasswordResetForm
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        response = super().form_valid(form)
+        if form.send_failed:
+            form.add_error(None, MAIL_NOT_SENT)
+            return self.form_invalid(form)
+        return response
 
 
 @login_required

@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import override_settings
@@ -82,7 +82,7 @@ def empty_aws(local_aws: LocalAws) -> Iterator[None]:
             for item in model.scan():
                 batch.delete(item)
     for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-        storage.delete_prefix(bucket, "")
+        storage.delete_prefix_versions(bucket, "")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -230,3 +230,18 @@ def live_server(django_db_setup, live_server):
     """pytest-django's live server, set up after the test database so it is stopped (and its connection
     closed) before the database is dropped; PostgreSQL refuses to drop a database still in use."""
     return live_server
+
+
+# --- Staff holding chosen permissions (tests/uploads/test_admin.py, tests/profiles/test_admin.py) ---------------------
+@pytest.fixture
+def staff_with(db) -> Callable[..., User]:
+    """`staff_with("uploads.view_media")`: a staff user, not a superuser, holding just those permissions (or none)."""
+
+    def make(*perms: str) -> User:
+        user = User.objects.create_user(f"clerk{User.objects.count()}", password=PASSWORD, is_staff=True)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        return user
+
+    return make

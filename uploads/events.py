@@ -29,7 +29,7 @@ def handle_s3_event(event: dict, context: object = None) -> dict:
         s3 = record["s3"]
         key = unquote_plus(s3["object"]["key"])  # S3 sends spaces as + and the rest percent-encoded
         try:
-            outcomes.append([key, _dispatch(s3["bucket"]["name"], key, s3["object"].get("eTag"))])
+            outcomes.append([key, _dispatch(s3["bucket"]["name"], key, s3["object"].get("versionId"))])
         except processing.TransientError as exc:
             transient = transient or exc
     if transient:
@@ -37,11 +37,11 @@ def handle_s3_event(event: dict, context: object = None) -> dict:
     return {"outcomes": outcomes}
 
 
-def _dispatch(bucket: str, key: str, etag: str | None) -> str:
+def _dispatch(bucket: str, key: str, version_id: str | None) -> str:
     """One notification on the uploads bucket carries media and avatars alike: the key's prefix decides."""
     if key.startswith("avatars/") and bucket == settings.UPLOADS_BUCKET:
         return process_avatar(key)[0]
-    return processing.process_object(bucket, key, etag=etag)
+    return processing.process_object(bucket, key, version_id=version_id)
 
 
 def sweep_stuck(event: dict | None = None, context: object = None) -> int:
@@ -50,6 +50,14 @@ def sweep_stuck(event: dict | None = None, context: object = None) -> int:
 
 def delete_expired(event: dict | None = None, context: object = None) -> int:
     return services.delete_expired()
+
+
+def sweep_abandoned(event: dict | None = None, context: object = None) -> int:
+    return services.sweep_abandoned()
+
+
+def reconcile_usage(event: dict | None = None, context: object = None) -> int:
+    return len(services.reconcile_usage(fix=True))
 
 
 def process_async(bucket: str, key: str, force: bool = False) -> None:

@@ -56,3 +56,12 @@ def is_image(content_type: str) -> bool:
 def human_size(size: int) -> str:
     """'1.5 MB': Django's filesizeformat with plain spaces, for messages that also travel as JSON."""
     return filesizeformat(size).replace("\xa0", " ")
+
+
+def mismatch(declared_type: str, detected: str | None) -> str | None:
+    """Why content sniffed as `detected` is not what was declared, for the person who sent it; None if it is."""
+    if detected is None:
+        return "This file is not a type mediahub accepts (it may be empty, HTML, SVG or an archive)."
+    if family(detected) != family(declared_type):
+        return f"The file says it is {declared_type}, but its content is {detected}."
+    return None

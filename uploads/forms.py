@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from datetime import UTC, timedelta
 
 from django import forms
 from django.conf import settings
 
+from mediahub.errors import Refusal
 from uploads.filetypes import allowed_types, human_size
 from uploads.models import utcnow
 
@@ -80,6 +82,32 @@ class DirectUploadForm(MediaFieldsForm):
         check_content_type(upload.content_type)
         check_size(upload.size)
         return upload
+
+
+# --- The no-JavaScript upload on Lambda ---------------------------------------------------------------------
+# API Gateway hands Lambda a multipart body base64-encoded (4 bytes for every 3), inside an event of at most 6 MB
+# (Lambda's request payload limit) that also carries the headers and the request context.
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+LAMBDA_EVENT_ALLOWANCE = 256 * 1024
+LAMBDA_DIRECT_UPLOAD_MAX = (LAMBDA_PAYLOAD_LIMIT - LAMBDA_EVENT_ALLOWANCE) * 3 // 4
+
+
+def direct_upload_limit() -> int | None:
+    """The largest request the no-JavaScript form can take here: bounded on Lambda (whose runtime sets
+    AWS_LAMBDA_FUNCTION_NAME), None elsewhere (MAX_UPLOAD_SIZE still applies to the file)."""
+    return LAMBDA_DIRECT_UPLOAD_MAX if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else None
+
+
+def check_direct_upload_length(content_length: str | None) -> None:
+    """Refuse, from its declared length alone, a no-JavaScript upload too large for this host."""
+    limit = direct_upload_limit()
+    length = int(content_length) if (content_length or "").isdigit() else 0
+    if limit is not None and length > limit:
+        raise Refusal(
+            f"Without JavaScript, an upload here can be at most {human_size(limit)}, and this one is "
+            f"{human_size(length)}. Turn JavaScript on to use the uploader: it sends files of up to "
+            f"{human_size(settings.MAX_UPLOAD_SIZE)} straight to storage."
+        )
 
 
 class ShareForm(forms.Form):

@@ -25,7 +25,8 @@ class Status:
     READY = "ready"
     REJECTED = "rejected"
     FAILED = "failed"
-    ALL = (PENDING, UPLOADED, READY, REJECTED, FAILED)
+    DELETING = "deleting"
+    ALL = (PENDING, UPLOADED, READY, REJECTED, FAILED, DELETING)
 
 
 def utcnow() -> datetime:
@@ -85,6 +86,9 @@ class MediaItem(Model):
     uploaded_at = UTCDateTimeAttribute(null=True)
     processed_at = UTCDateTimeAttribute(null=True)
     etag = UnicodeAttribute(null=True)
+    # The object version checked at arrival: processing reads it and downloads serve it, so bytes swapped in later
+    # (a re-POST of the presigned fields) are never processed or served.
+    version_id = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
@@ -160,3 +164,22 @@ class StorageUsage(Model):
 
     owner_id = UnicodeAttribute(hash_key=True)
     bytes = NumberAttribute(default=0)
+    changed_at = UTCDateTimeAttribute(null=True)  # the last charge or give-back: reconcile lets fresh counts settle
+
+
+# --- Staff permissions ---------------------------------------------------------------------------------------------
+# Media items live in DynamoDB, so Django makes no permissions for them. This ORM model has no table and no rows: it
+# only carries the permissions the staff pages (uploads/admin.py) check, so they can be granted in the admin.
+from django.db import models as orm  # noqa: E402 (kept apart from the DynamoDB models above)
+
+
+class MediaAccess(orm.Model):  # noqa: DJ008 (never instantiated, so never shown)
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "media item"
+        permissions = [
+            ("view_media", "Can view media items"),
+            ("change_media", "Can re-queue media processing"),
+            ("delete_media", "Can delete media items"),
+        ]

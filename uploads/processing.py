@@ -17,14 +17,13 @@ from typing import IO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, UpdateError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
-from mediahub.dynamo import condition_failed
 from mediahub.errors import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
-from uploads import imaging, quota, storage
-from uploads.filetypes import SNIFF_BYTES, family, human_size, sniff
-from uploads.models import MediaItem, Status, utcnow
+from uploads import arrival, imaging, lifecycle, storage
+from uploads.filetypes import SNIFF_BYTES, family, human_size, mismatch, sniff
+from uploads.models import MediaItem, Status
 
 log = logging.getLogger("uploads.processing")
 
@@ -75,11 +74,14 @@ def media_id_from_key(key: str) -> str | None:
     return match["id"] if match else None
 
 
-def process_object(bucket: str, key: str, *, etag: str | None = None, force: bool = False) -> str:
-    """Process an uploaded original; returns the outcome. Raises TransientError when a retry may succeed."""
+def process_object(bucket: str, key: str, *, version_id: str | None = None, force: bool = False) -> str:
+    """Process an uploaded original; returns the outcome. Raises TransientError when a retry may succeed.
+
+    `version_id` is the S3 event's (None from a task): a version other than the one pinned at arrival is removed.
+    """
     run = Run(key=key)
     try:
-        run.outcome = _process(run, bucket, key, etag=etag, force=force)
+        run.outcome = _process(run, bucket, key, version_id=version_id, force=force)
     except TransientError as exc:
         run.outcome, run.reason = "retry", str(exc)
         raise
@@ -88,7 +90,7 @@ def process_object(bucket: str, key: str, *, etag: str | None = None, force: boo
     return run.outcome
 
 
-def _process(run: Run, bucket: str, key: str, *, etag: str | None, force: bool) -> str:
+def _process(run: Run, bucket: str, key: str, *, version_id: str | None, force: bool) -> str:
     media_id = media_id_from_key(key) if bucket == settings.UPLOADS_BUCKET else None
     if media_id is None:
         return "ignored"
@@ -96,18 +98,21 @@ def _process(run: Run, bucket: str, key: str, *, etag: str | None, force: bool) 
     item = transient_safe(lambda: _get(media_id))
     if item is None:
         return "unknown"
-    if _already_done(item, etag, force):
+    was_pending = item.status == Status.PENDING
+    item = transient_safe(lambda: arrival.arrive(item))  # the event may beat the browser's complete
+    if was_pending and item.status == Status.REJECTED:
+        run.reason = item.reason
+        return Status.REJECTED
+    if version_id and item.version_id and version_id != item.version_id and item.status != Status.PENDING:
+        transient_safe(lambda: storage.delete_original_version(key, version_id))
+        run.reason = f"removed version {version_id}: the item is pinned to {item.version_id}"
+        return "stray-version"
+    if item.status == Status.REJECTED:
+        transient_safe(lambda: storage.discard_original(item.object_key, item.version_id))  # finishes a refusal
         return "duplicate"
-    if not _count_attempt(item):
-        run.reason = f"gave up after {settings.PROCESSING_MAX_ATTEMPTS} attempts"
-        mark_failed(item.id, run.reason)
-        return Status.FAILED
-    try:
-        return transient_safe(lambda: _process_item(run, item))
-    except imaging.BadMedia as exc:
-        run.reason = reason = str(exc)
-    transient_safe(lambda: _reject(item, reason))
-    return Status.REJECTED
+    if item.status != Status.UPLOADED and not (item.status == Status.READY and force):
+        return "duplicate"
+    return _attempt(run, item)
 
 
 def _get(media_id: str) -> MediaItem | None:
@@ -117,29 +122,64 @@ def _get(media_id: str) -> MediaItem | None:
         return None
 
 
-def _already_done(item: MediaItem, etag: str | None, force: bool) -> bool:
-    if item.status == Status.REJECTED:
-        return True
-    if item.status != Status.READY or force:
-        return False
-    return etag is None or etag == item.etag
+def _attempt(run: Run, item: MediaItem) -> str:
+    """One counted attempt on the pinned version; the final write is conditional on the state it started from."""
+    started_from = item.status
+    try:
+        attempts = transient_safe(lambda: lifecycle.attempt(item))
+    except lifecycle.Lost:
+        return "superseded"
+    if attempts > settings.PROCESSING_MAX_ATTEMPTS:
+        run.reason = f"gave up after {settings.PROCESSING_MAX_ATTEMPTS} attempts"
+        mark_failed(item.id, run.reason)
+        return Status.FAILED
+    try:
+        return transient_safe(lambda: _process_item(run, item, started_from))
+    except imaging.BadMedia as exc:
+        run.reason = reason = str(exc)
+    try:
+        transient_safe(lambda: lifecycle.reject(item, started_from, reason))
+    except lifecycle.Lost:
+        return "superseded"
+    transient_safe(lambda: _remove_files(item))
+    return Status.REJECTED
 
 
-def _count_attempt(item: MediaItem) -> bool:
-    """Count this attempt on the item first, so a file that kills the worker cannot loop forever."""
-    transient_safe(lambda: item.update(actions=[MediaItem.attempts.add(1)]))
-    return item.attempts <= settings.PROCESSING_MAX_ATTEMPTS
+def _remove_files(item: MediaItem) -> None:
+    storage.discard_original(item.object_key, item.version_id)
+    storage.delete_prefix(settings.RENDITIONS_BUCKET, storage.rendition_prefix(item.owner_id, item.id))
 
 
-def _process_item(run: Run, item: MediaItem) -> str:
+def _process_item(run: Run, item: MediaItem, started_from: str) -> str:
     fetched = fetch_and_render(
-        run, item.object_key, declared_type=item.declared_type, max_size=settings.MAX_UPLOAD_SIZE, size=item.size
+        run,
+        item.object_key,
+        declared_type=item.declared_type,
+        max_size=settings.MAX_UPLOAD_SIZE,
+        size=item.size,
+        version_id=item.version_id,
     )
     with run.stage("store"):
-        prefix = f"renditions/{item.owner_id}/{item.id}/"
+        prefix = storage.rendition_prefix(item.owner_id, item.id)
         renditions = store_renditions(prefix, fetched.image.renditions) if fetched.image else {}
-        _mark_ready(item, fetched, renditions)
+        try:
+            lifecycle.finish(item, started_from, _ready_actions(item, fetched, renditions))
+        except lifecycle.Lost:
+            _lost_the_race(item, renditions)
+            return "superseded"
     return Status.READY
+
+
+def _lost_the_race(item: MediaItem, renditions: dict) -> None:
+    """Another caller moved the item first. A twin run that made it ready wrote the same keys: keep them. Anything
+    else (deleted, deleting, rejected, re-pinned) means what this run wrote belongs to nobody: remove it."""
+    current = _get(item.id)
+    if current and current.status == Status.READY and current.version_id == item.version_id:
+        return
+    for rendition in renditions.values():
+        for file in rendition["files"].values():
+            storage.delete_rendition(file["key"])
+    log.info("item %s moved while it was processed; removed the renditions this run wrote", item.id)
 
 
 @dataclass
@@ -151,13 +191,20 @@ class Fetched:
 
 
 def fetch_and_render(
-    run: Run, key: str, *, declared_type: str, max_size: int, size: int | None = None, renditions: dict | None = None
+    run: Run,
+    key: str,
+    *,
+    declared_type: str,
+    max_size: int,
+    size: int | None = None,
+    renditions: dict | None = None,
+    version_id: str | None = None,
 ) -> Fetched:
     """Check an original in the uploads bucket and, for an image, make its renditions (in memory).
 
     Raises BadMedia for anything that is not what it claims, larger than allowed, or gone.
     """
-    head = storage.head_original(key)
+    head = storage.head_original(key, version_id)
     if head is None:
         raise imaging.BadMedia("The file is no longer in storage.")
     length = head["ContentLength"]
@@ -167,7 +214,7 @@ def fetch_and_render(
         raise imaging.BadMedia(f"The file is {length} bytes but {size} were declared.")
     with _spooled() as fp:
         with run.stage("fetch"):
-            sha256 = storage.download_original(key, fp)
+            sha256 = storage.download_original(key, fp, version_id)
         detected = _detect(fp, declared_type)
         image = _render(run, fp, renditions) if family(detected) == "image" else None
     return Fetched(head, sha256, detected, image)
@@ -183,10 +230,8 @@ def _detect(fp: IO[bytes], declared_type: str) -> str:
     fp.seek(0)
     detected = sniff(fp.read(SNIFF_BYTES))
     fp.seek(0)
-    if detected is None:
-        raise imaging.BadMedia("This file is not a type mediahub accepts (it may be empty, HTML, SVG or an archive).")
-    if family(detected) != family(declared_type):
-        raise imaging.BadMedia(f"The file says it is {declared_type}, but its content is {detected}.")
+    if reason := mismatch(declared_type, detected):
+        raise imaging.BadMedia(reason)
     return detected
 
 
@@ -207,22 +252,15 @@ def store_renditions(prefix: str, renditions: list[imaging.Rendition]) -> dict:
     return stored
 
 
-def _mark_ready(item: MediaItem, fetched: Fetched, renditions: dict) -> None:
-    """One conditional update with everything learned; a deleted item stays deleted."""
-    now, head, image = utcnow(), fetched.head, fetched.image
+def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
+    """Everything the run learned, for the conditional `finish` write."""
+    head, image = fetched.head, fetched.image
     actions = [
-        MediaItem.status.set(Status.READY),
         MediaItem.detected_type.set(fetched.detected),
-        MediaItem.size.set(head["ContentLength"]),
         MediaItem.etag.set(head["ETag"].strip('"')),
         MediaItem.sha256.set(fetched.sha256),
         MediaItem.renditions.set(renditions or None),
-        MediaItem.processed_at.set(now),
-        MediaItem.updated_at.set(now),
         MediaItem.uploaded_at.set(item.uploaded_at or head["LastModified"]),
-        MediaItem.attempts.set(0),
-        MediaItem.reason.remove(),
-        MediaItem.expires_at.remove(),
     ]
     if image:
         actions += [
@@ -231,42 +269,12 @@ def _mark_ready(item: MediaItem, fetched: Fetched, renditions: dict) -> None:
             MediaItem.animated.set(image.animated),
             MediaItem.exif.set(image.exif or None),
         ]
-    _conditional(item, actions)
-
-
-def _reject(item: MediaItem, reason: str) -> None:
-    if settings.REJECTED_ORIGINALS == "quarantine":
-        storage.quarantine_original(item.object_key)
-    else:
-        storage.delete_original(item.object_key)
-    actions = [
-        MediaItem.status.set(Status.REJECTED),
-        MediaItem.reason.set(reason),
-        MediaItem.updated_at.set(utcnow()),
-        MediaItem.expires_at.remove(),
-    ]
-    _conditional(item, actions)
-    quota.uncount(item)
+    return actions
 
 
 def mark_failed(media_id: str, reason: str) -> None:
-    """After the last retry: the item says it failed and why, unless it got somewhere in the meantime."""
-    actions = [MediaItem.status.set(Status.FAILED), MediaItem.reason.set(reason), MediaItem.updated_at.set(utcnow())]
-    condition = MediaItem.id.exists() & MediaItem.status.is_in(Status.PENDING, Status.UPLOADED, Status.FAILED)
-    try:
-        MediaItem(media_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-
-
-def _conditional(item: MediaItem, actions: list) -> None:
-    try:
-        item.update(actions=actions, condition=MediaItem.id.exists())
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        log.info("item %s was deleted while it was processed", item.id)
+    """After the last attempt: the item says it failed and why, unless it got somewhere in the meantime."""
+    lifecycle.fail(media_id, reason)
 
 
 def transient_safe(call):

@@ -13,13 +13,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
+from pynamodb.exceptions import DoesNotExist
 
-from mediahub.dynamo import condition_failed
 from mediahub.errors import Conflict, NotFound
-from uploads import dispatch, quota, storage
-from uploads.filetypes import SNIFF_BYTES, allowed_types, family, sniff
+from uploads import arrival, dispatch, lifecycle, quota, storage
+from uploads.filetypes import allowed_types
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 
 log = logging.getLogger(__name__)
@@ -82,9 +80,13 @@ def media_create(
     if delete_after_days:
         item.delete_at = utcnow() + timedelta(days=delete_after_days)
         item.deletion_due = DELETION_DUE
-    item.save(condition=MediaItem.id.does_not_exist())
+    lifecycle.create(item)
     post = storage.presigned_post(
-        item.object_key, content_type=content_type, size_range=(size, size), expires=UPLOAD_URL_SECONDS
+        item.object_key,
+        content_type=content_type,
+        size_range=(size, size),
+        expires=UPLOAD_URL_SECONDS,
+        tag_pending=True,
     )
     return UploadTicket(item=item, url=post["url"], fields=post["fields"])
 
@@ -107,62 +109,19 @@ def media_upload_direct(
 
 
 def media_complete(*, owner_id: str, media_id: str) -> MediaItem:
-    """Check what really arrived; reject it with a reason, or mark it uploaded and hand it to processing."""
+    """Check what really arrived and hand it to processing; idempotent, like every path to arrival.
+
+    Whoever arrives first (this call, a retry of it, or the S3 event in Lambda mode) checks and counts the file;
+    a later call answers with the item as it is (uploaded, ready, or rejected with its reason).
+    """
     item = get_owned(owner_id=owner_id, media_id=media_id)
-    if item.status != Status.PENDING:
-        raise Conflict(f"This upload was already completed (it is {item.status}).")
-    reason = _check_arrival(item)
-    if not reason:
-        try:
-            quota.count(item)
-        except quota.QuotaExceeded as exc:
-            reason = exc.message
-    if reason:
-        storage.delete_original(item.object_key)
-        _transition(item, Status.REJECTED, reason=reason)
-        return item
-    try:
-        _transition(item, Status.UPLOADED, extra=[MediaItem.counted.set(True)])
-    except Conflict:
-        quota.release(item)  # another request completed it first, and counted it
-        raise
-    enqueue_processing(item, after_upload=True)
+    was_pending = item.status == Status.PENDING
+    item = arrival.arrive(item)
+    if item.status == Status.DELETING:
+        raise NotFound("No such media item.")
+    if was_pending and item.status == Status.UPLOADED:
+        enqueue_processing(item, after_upload=True)
     return item
-
-
-def _check_arrival(item: MediaItem) -> str | None:
-    head = storage.head_original(item.object_key)
-    if head is None:
-        return "The file never arrived: the upload failed or its link expired. Please upload it again."
-    if head["ContentLength"] != item.size:
-        return f"The file is {head['ContentLength']} bytes but {item.size} were declared."
-    detected = sniff(storage.read_original_head(item.object_key, SNIFF_BYTES))
-    if detected is None or family(detected) != family(item.declared_type):
-        what = f"a {family(detected)} ({detected})" if detected else "not a file type mediahub accepts"
-        return f"The file says it is {item.declared_type}, but its content is {what}."
-    item.detected_type = detected
-    item.etag = head["ETag"].strip('"')
-    return None
-
-
-def _transition(item: MediaItem, status: str, *, reason: str | None = None, extra: list | None = None) -> None:
-    """Move a pending item on, only if it is still pending: a late or repeated call never moves it backwards."""
-    now = utcnow()
-    actions = [MediaItem.status.set(status), MediaItem.updated_at.set(now), MediaItem.expires_at.remove()]
-    if status == Status.UPLOADED:
-        actions += [
-            MediaItem.uploaded_at.set(now),
-            MediaItem.detected_type.set(item.detected_type),
-            MediaItem.etag.set(item.etag),
-        ]
-    if reason:
-        actions.append(MediaItem.reason.set(reason))
-    try:
-        item.update(actions=actions + (extra or []), condition=MediaItem.status == Status.PENDING)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise Conflict("This upload was completed by another request.") from None
-        raise
 
 
 def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bool = False) -> None:
@@ -170,6 +129,17 @@ def enqueue_processing(item: MediaItem, *, force: bool = False, after_upload: bo
     if after_upload and settings.PROCESSING_MODE == "lambda":
         return
     dispatch.enqueue(item.object_key, force=force)
+
+
+def reprocess(item: MediaItem) -> None:
+    """An operator's re-queue (the admin's button, `manage.py reprocess`): attempts start again from zero, so a
+    failed item is processed again, and a ready one is rendered anew."""
+    forced = item.status == Status.READY
+    try:
+        lifecycle.requeue(item)
+    except lifecycle.Lost:
+        raise Conflict("This item changed meanwhile; reload and try again.") from None
+    dispatch.enqueue(item.object_key, force=forced)
 
 
 def requeue_stuck() -> int:
@@ -187,15 +157,11 @@ def requeue_stuck() -> int:
 
 def media_update(*, owner_id: str, media_id: str, name: str, caption: str) -> MediaItem:
     item = get_owned(owner_id=owner_id, media_id=media_id)
-    item.update(
-        actions=[MediaItem.name.set(name), MediaItem.caption.set(caption), MediaItem.updated_at.set(utcnow())],
-        condition=_still_owned(owner_id),
-    )
+    try:
+        lifecycle.edit(item, owner_id=owner_id, name=name, caption=caption)
+    except lifecycle.Lost:
+        raise NotFound("No such media item.") from None
     return item
-
-
-def _still_owned(owner_id: str) -> Condition:
-    return MediaItem.owner_id == owner_id
 
 
 def media_delete(*, owner_id: str, media_id: str) -> None:
@@ -203,13 +169,27 @@ def media_delete(*, owner_id: str, media_id: str) -> None:
 
 
 def delete_item(item: MediaItem) -> None:
-    """Objects first, record last: a failure half way leaves the record, so deleting again finishes the job."""
+    """Mark it deleting (bytes given back), then every object version, its links, and the record last.
+
+    A failure half way leaves the record `deleting`, so deleting again (or the expiry run) finishes the job; a
+    processing run that finishes meanwhile loses its write and removes what it wrote.
+    """
+    for _ in range(3):  # a processing run may move the item between our read and our write
+        try:
+            lifecycle.start_delete(item)
+            break
+        except lifecycle.Lost:
+            try:
+                item = MediaItem.get(item.id, consistent_read=True)
+            except MediaItem.DoesNotExist:
+                return
+    else:
+        raise Conflict("This item is busy; please try again.")
     storage.delete_item_objects(owner_id=item.owner_id, media_id=item.id)
-    quota.uncount(item)
     with ShareLink.batch_write() as batch:
         for link in ShareLink.by_media.query(item.id):
             batch.delete(link)
-    item.delete()
+    lifecycle.finish_delete(item)
 
 
 def media_download_url(*, owner_id: str, media_id: str) -> str:
@@ -220,11 +200,37 @@ def media_download_url(*, owner_id: str, media_id: str) -> str:
 
 
 def download_link(item: MediaItem) -> str:
-    """Count a download (atomically) and return a 60-second link that saves the original under its own name."""
-    item.update(actions=[MediaItem.downloads.add(1)])
+    """Count a download (atomically, on an item that still exists) and return a 60-second link that saves the
+    pinned version of the original under its own name."""
+    try:
+        lifecycle.count_download(item)
+    except lifecycle.Lost:
+        raise Conflict("This file is not available for download.") from None
     return storage.download_url(
-        item.object_key, file_name=item.file_name, content_type=item.detected_type or item.declared_type
+        item.object_key,
+        file_name=item.file_name,
+        content_type=item.detected_type or item.declared_type,
+        version_id=item.version_id,
     )
+
+
+ABANDON_AFTER = timedelta(hours=6)
+
+
+def sweep_abandoned() -> int:
+    """Remove uploads that were presigned but never completed: their objects (every version), then the record.
+
+    Pending items are found on the status index; the presigned POST lived 60 seconds, so an item still pending
+    hours later was abandoned. A late complete then finds no file and is refused. Lifecycle rules (objects tagged
+    pending) are the net for records that TTL removed before a sweep ran.
+    """
+    count = 0
+    cutoff = utcnow() - ABANDON_AFTER
+    for item in MediaItem.by_status.query(Status.PENDING, MediaItem.created_at < cutoff):
+        storage.delete_prefix_versions(settings.UPLOADS_BUCKET, storage.original_prefix(item.owner_id, item.id))
+        count += lifecycle.abandon(item)
+    log.info("removed %d abandoned upload(s)", count)
+    return count
 
 
 def delete_expired() -> int:
@@ -238,3 +244,11 @@ def delete_expired() -> int:
         count += 1
     log.info("deleted %d expired item(s)", count)
     return count
+
+
+def reconcile_usage(*, fix: bool) -> list[quota.Drift]:
+    """Every account's recorded usage against its counted items (one Query each; accounts from Django's users)."""
+    from django.contrib.auth.models import User
+
+    owners = (str(pk) for pk in User.objects.order_by("pk").values_list("pk", flat=True).iterator())
+    return quota.reconcile(owners, fix=fix)

@@ -6,11 +6,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
-from mediahub.dynamo import condition_failed
 from mediahub.errors import Conflict, NotFound, Refusal
 from mediahub.hashing import token_digest
+from uploads import lifecycle
 from uploads.models import MediaItem, ShareLink, Status, utcnow
 from uploads.services import download_link, get_owned
 
@@ -59,7 +59,7 @@ def share_create(
         max_downloads=max_downloads,
         forget_at=expires_at + REMEMBER_AFTER_EXPIRY,
     )
-    link.save(condition=ShareLink.digest.does_not_exist())
+    lifecycle.share(link)
     return link, token
 
 
@@ -75,7 +75,10 @@ def share_revoke(*, owner_id: str, media_id: str, link_digest: str) -> None:
         raise NotFound("No such link.") from None
     if link.owner_id != owner_id or link.media_id != media_id:
         raise NotFound("No such link.")
-    link.update(actions=[ShareLink.revoked_at.set(utcnow())])
+    try:
+        lifecycle.revoke(link)
+    except lifecycle.Lost:
+        raise NotFound("No such link.") from None
 
 
 def open_link(token: str) -> Shared:
@@ -91,6 +94,8 @@ def open_link(token: str) -> Shared:
         item = MediaItem.get(link.media_id)
     except DoesNotExist:
         raise LinkGone("missing") from None
+    if item.status != Status.READY:  # being deleted
+        raise LinkGone("missing")
     return Shared(link, item)
 
 
@@ -98,13 +103,11 @@ def shared_download_url(token: str) -> str:
     """Count a download on the link (refused atomically past its limit or expiry) and on the item."""
     shared = open_link(token)
     link, now = shared.link, utcnow()
-    condition = ShareLink.revoked_at.does_not_exist() & (ShareLink.expires_at > now)
-    if link.max_downloads is not None:
-        condition &= ShareLink.downloads < link.max_downloads
     try:
-        link.update(actions=[ShareLink.downloads.add(1)], condition=condition)
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        raise LinkGone(ShareLink.get(link.digest).state(now)) from None
+        lifecycle.count_share_download(link, now)
+    except lifecycle.Lost:
+        try:
+            raise LinkGone(ShareLink.get(link.digest).state(now)) from None
+        except DoesNotExist:
+            raise LinkGone("missing") from None
     return download_link(shared.item)

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from storages.backends.s3 import S3Storage
 
 from mediahub.aws import client, presigned_get
+from mediahub.bootstrap import QUARANTINE_PREFIX, UPLOAD_STATE_TAG
 
 RENDITION_URL_WINDOW = 300
 
@@ -41,15 +42,42 @@ class MediaStorage(S3Storage):
 # --- The operations mediahub performs on its buckets: one function each, "not found" as None. ---------------
 
 
-def presigned_post(key: str, *, content_type: str, size_range: tuple[int, int], expires: int) -> dict:
-    """A browser form POST for exactly this key and Content-Type, with a size within `size_range` (bytes)."""
+# Every upload is tagged "pending" until it arrives; a lifecycle rule (mediahub/bootstrap.py) deletes pending
+# objects that never do, even after their record's TTL removed the record.
+PENDING_TAGGING = f"<Tagging><TagSet><Tag><Key>{UPLOAD_STATE_TAG}</Key><Value>pending</Value></Tag></TagSet></Tagging>"
+
+
+def presigned_post(
+    key: str, *, content_type: str, size_range: tuple[int, int], expires: int, tag_pending: bool = False
+) -> dict:
+    """A browser form POST for exactly this key and Content-Type, with a size within `size_range` (bytes);
+    `tag_pending` tags the object as a media upload that has not arrived yet."""
+    fields = {"Content-Type": content_type, **({"tagging": PENDING_TAGGING} if tag_pending else {})}
     return client("s3").generate_presigned_post(
         Bucket=settings.UPLOADS_BUCKET,
         Key=key,
-        Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", *size_range]],
+        Fields=fields,
+        Conditions=[*({name: value} for name, value in fields.items()), ["content-length-range", *size_range]],
         ExpiresIn=expires,
     )
+
+
+def mark_arrived(key: str, version_id: str | None) -> bool:
+    """Take the pinned version out of the lifecycle rule for abandoned uploads; False if it is gone meanwhile."""
+    tagging = {"TagSet": [{"Key": UPLOAD_STATE_TAG, "Value": "arrived"}]}
+    try:
+        client("s3").put_object_tagging(
+            Bucket=settings.UPLOADS_BUCKET, Key=key, Tagging=tagging, **_version(version_id)
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
+            return False
+        raise
+    return True
+
+
+def _version(version_id: str | None) -> dict:
+    return {"VersionId": version_id} if version_id else {}
 
 
 def save_original(key: str, upload: UploadedFile) -> None:
@@ -62,28 +90,59 @@ def save_original(key: str, upload: UploadedFile) -> None:
         raise RuntimeError(f"Stored {saved!r} instead of {key!r}")
 
 
-def head_original(key: str) -> dict | None:
+def head_original(key: str, version_id: str | None = None) -> dict | None:
+    """The object's metadata (the current version, or the one named); None if it is not there."""
     try:
-        return client("s3").head_object(Bucket=settings.UPLOADS_BUCKET, Key=key)
+        return client("s3").head_object(Bucket=settings.UPLOADS_BUCKET, Key=key, **_version(version_id))
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "400"):
             return None
         raise
 
 
-def read_original_head(key: str, length: int) -> bytes:
-    body = client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes=0-{length - 1}")["Body"]
-    return body.read()
+def read_original_head(key: str, length: int, version_id: str | None = None) -> bytes:
+    s3 = client("s3")
+    answer = s3.get_object(
+        Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes=0-{length - 1}", **_version(version_id)
+    )
+    return answer["Body"].read()
 
 
 def delete_original(key: str) -> None:
     client("s3").delete_object(Bucket=settings.UPLOADS_BUCKET, Key=key)
 
 
+def delete_original_version(key: str, version_id: str) -> None:
+    """Delete one version for good (a version someone swapped in after the pinned one)."""
+    client("s3").delete_object(Bucket=settings.UPLOADS_BUCKET, Key=key, VersionId=version_id)
+
+
+def original_prefix(owner_id: str, media_id: str) -> str:
+    return f"uploads/{owner_id}/{media_id}/"
+
+
+def rendition_prefix(owner_id: str, media_id: str) -> str:
+    return f"renditions/{owner_id}/{media_id}/"
+
+
 def delete_item_objects(*, owner_id: str, media_id: str) -> None:
-    """Every object of an item in both buckets: the original and all renditions."""
-    delete_prefix(settings.UPLOADS_BUCKET, f"uploads/{owner_id}/{media_id}/")
-    delete_prefix(settings.RENDITIONS_BUCKET, f"renditions/{owner_id}/{media_id}/")
+    """Every object of an item, every version: the original (and any quarantined copy) and all renditions."""
+    original = original_prefix(owner_id, media_id)
+    delete_prefix_versions(settings.UPLOADS_BUCKET, original)
+    delete_prefix_versions(settings.UPLOADS_BUCKET, f"{QUARANTINE_PREFIX}{original}")
+    delete_prefix(settings.RENDITIONS_BUCKET, rendition_prefix(owner_id, media_id))
+
+
+def delete_prefix_versions(bucket: str, prefix: str) -> None:
+    """Delete every version and delete marker under `prefix` (a versioned bucket keeps deleted objects otherwise)."""
+    s3 = client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        versions = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        ]
+        if versions:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True})
 
 
 def delete_prefix(bucket: str, prefix: str) -> None:
@@ -94,9 +153,11 @@ def delete_prefix(bucket: str, prefix: str) -> None:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
-def download_url(key: str, *, file_name: str, content_type: str) -> str:
-    """A 60-second link that saves the original as an attachment under its original name."""
+def download_url(key: str, *, file_name: str, content_type: str, version_id: str | None = None) -> str:
+    """A 60-second link that saves the original (the pinned version) as an attachment under its original name."""
     params = {"response-content-disposition": attachment_header(file_name), "response-content-type": content_type}
+    if version_id:
+        params["versionId"] = version_id
     return presigned_get(settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
@@ -117,9 +178,9 @@ def rendition_url(key: str) -> str:
     return presigned_get(settings.RENDITIONS_BUCKET, key, expires=2 * RENDITION_URL_WINDOW, now=window_start)
 
 
-def download_original(key: str, fp: IO[bytes], chunk_size: int = 1024 * 1024) -> str:
+def download_original(key: str, fp: IO[bytes], version_id: str | None = None, chunk_size: int = 1024 * 1024) -> str:
     """Stream the original into `fp` in chunks (memory stays bounded) and return its sha256."""
-    body = client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=key)["Body"]
+    body = client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=key, **_version(version_id))["Body"]
     digest = hashlib.sha256()
     for chunk in body.iter_chunks(chunk_size):
         digest.update(chunk)
@@ -138,12 +199,11 @@ def put_rendition(key: str, data: bytes, *, content_type: str, cache_control: st
     )
 
 
-def quarantine_original(key: str) -> None:
-    """Move a refused original under quarantine/, where a lifecycle rule removes it later."""
+def discard_original(key: str, version_id: str | None) -> None:
+    """A refused original goes: every version of it deleted, or with REJECTED_ORIGINALS=quarantine the checked
+    version first copied under quarantine/, where a lifecycle rule deletes it after 30 days. Idempotent."""
     s3 = client("s3")
-    s3.copy_object(
-        Bucket=settings.UPLOADS_BUCKET,
-        Key=f"quarantine/{key}",
-        CopySource={"Bucket": settings.UPLOADS_BUCKET, "Key": key},
-    )
-    s3.delete_object(Bucket=settings.UPLOADS_BUCKET, Key=key)
+    if settings.REJECTED_ORIGINALS == "quarantine" and head_original(key, version_id) is not None:
+        source = {"Bucket": settings.UPLOADS_BUCKET, "Key": key, **_version(version_id)}
+        s3.copy_object(Bucket=settings.UPLOADS_BUCKET, Key=f"{QUARANTINE_PREFIX}{key}", CopySource=source)
+    delete_prefix_versions(settings.UPLOADS_BUCKET, key)

@@ -45,3 +45,13 @@ def sweep_stuck() -> int:
 @app.task(name="uploads.delete_expired")
 def delete_expired() -> int:
     return services.delete_expired()
+
+
+@app.task(name="uploads.sweep_abandoned")
+def sweep_abandoned() -> int:
+    return services.sweep_abandoned()
+
+
+@app.task(name="uploads.reconcile_usage")
+def reconcile_usage() -> int:
+    return len(services.reconcile_usage(fix=True))

@@ -12,13 +12,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
 from mediahub.http import owner_id
 from uploads import selectors, services, sharing
 from uploads.filetypes import allowed_types
-from uploads.forms import DirectUploadForm, MediaFieldsForm, ShareForm
+from uploads.forms import (
+    DirectUploadForm,
+    MediaFieldsForm,
+    ShareForm,
+    check_direct_upload_length,
+    direct_upload_limit,
+)
 from uploads.models import Status, utcnow
 
 
@@ -61,8 +68,17 @@ def usage(request: HttpRequest) -> HttpResponse:
     return render(request, "uploads/usage.html", {"usage": selectors.usage_for_owner(owner_id(request))})
 
 
+@csrf_exempt  # only this check: CsrfViewMiddleware would read the whole body for its token; upload_form has it
 @media_page
 def upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        # From the declared length, before anything reads the body: on Lambda a larger one is refused unread.
+        check_direct_upload_length(request.META.get("CONTENT_LENGTH"))
+    return upload_form(request)
+
+
+@csrf_protect
+def upload_form(request: HttpRequest) -> HttpResponse:
     form = DirectUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         item = services.media_upload_direct(
@@ -73,7 +89,12 @@ def upload(request: HttpRequest) -> HttpResponse:
             delete_after_days=form.cleaned_data["delete_after_days"],
         )
         return redirect("media-uploaded", item.id)
-    context = {"form": form, "accept": ",".join(allowed_types()), "max_size": settings.MAX_UPLOAD_SIZE}
+    context = {
+        "form": form,
+        "accept": ",".join(allowed_types()),
+        "max_size": settings.MAX_UPLOAD_SIZE,
+        "direct_max_size": direct_upload_limit(),
+    }
     return render(request, "uploads/upload.html", context)
 
 

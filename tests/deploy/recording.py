@@ -35,6 +35,7 @@ HARNESS_FUNCTIONS = {
 }
 OPERATOR_FILES = {
     "mediahub/bootstrap.py": "operator: bootstrap runs with admin credentials, never as the Lambda role",
+    "deploy/role.py": "operator: `make deploy` manages the role with admin credentials, never as the Lambda role",
 }
 TEST_CODE = "harness: a test calling AWS itself (set-up or inspection), not through the application"
 
@@ -281,11 +282,17 @@ def _s3(environ, body: bytes) -> tuple[str, list[tuple[str, str]], str | None]:
     if not key:
         if method == "POST" and "delete" in query:
             tree = ElementTree.fromstring(body)  # noqa: S314 (a request from this test session)
-            keys = [el.text or "" for el in tree.iter() if el.tag.endswith("Key")]
-            return "DeleteObjects", [("s3:DeleteObject", f"{bucket_arn}/{k}") for k in keys], None
+            return (
+                "DeleteObjects",
+                [_deleted(entry, bucket_arn) for entry in tree if entry.tag.endswith("Object")],
+                None,
+            )
         if method == "POST":  # the browser's form upload (presigned POST): the key is a form field
             fields = _form_fields(environ, body)
-            return "PostObject", [("s3:PutObject", f"{bucket_arn}/{fields.get('key', '')}")], fields.get("acl")
+            actions = [("s3:PutObject", f"{bucket_arn}/{fields.get('key', '')}")]
+            if "tagging" in fields:  # S3 asks for s3:PutObjectTagging too when a POST sets tags
+                actions.append(("s3:PutObjectTagging", actions[0][1]))
+            return "PostObject", actions, fields.get("acl")
         for sub, (read, write) in BUCKET_SUBRESOURCES.items():
             if sub in query:
                 operation = read if method in ("GET", "HEAD") else write
@@ -305,11 +312,9 @@ def _s3(environ, body: bytes) -> tuple[str, list[tuple[str, str]], str | None]:
             return "UploadPart", [("s3:PutObject", object_arn)], None
         for sub in ("acl", "tagging", "retention", "legal-hold"):
             if sub in query:
-                return (
-                    f"PUT object ?{sub}",
-                    [(f"s3:PutObject{sub.replace('-', ' ').title().replace(' ', '')}", object_arn)],
-                    None,
-                )
+                name = sub.replace("-", " ").title().replace(" ", "")
+                versioned = "Version" if "versionId" in query and sub in ("acl", "tagging") else ""
+                return f"PUT object ?{sub}", [(f"s3:PutObject{versioned}{name}", object_arn)], None
         source = environ.get("HTTP_X_AMZ_COPY_SOURCE")
         if source:
             source_path, _, source_query = unquote(source).lstrip("/").partition("?")
@@ -330,6 +335,13 @@ def _s3(environ, body: bytes) -> tuple[str, list[tuple[str, str]], str | None]:
         action = "s3:DeleteObjectVersion" if "versionId" in query else "s3:DeleteObject"
         return "DeleteObject", [(action, object_arn)], None
     return method, [(f"s3:{method}", object_arn)], None
+
+
+def _deleted(entry, bucket_arn: str) -> tuple[str, str]:
+    """One <Object> of a DeleteObjects request: deleting a named version is its own IAM action."""
+    values = {child.tag.rsplit("}", 1)[-1]: child.text or "" for child in entry}
+    action = "s3:DeleteObjectVersion" if values.get("VersionId") else "s3:DeleteObject"
+    return action, f"{bucket_arn}/{values.get('Key', '')}"
 
 
 def _form_fields(environ, body: bytes) -> dict[str, str]:

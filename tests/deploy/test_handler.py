@@ -89,7 +89,7 @@ def scheduled_event(function: str) -> dict:
 @pytest.fixture(scope="module")
 def collected_static() -> dict:
     """What `make package` does before zipping: the hashed, compressed static files WhiteNoise serves."""
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "collectstatic-only"}
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "collectstatic-only", "DATABASE_URL": "sqlite://:memory:"}
     env.pop("SECRETS_PARAMETER_PATH", None)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -97,13 +97,18 @@ def collected_static() -> dict:
     return json.loads((ROOT / "staticfiles" / "staticfiles.json").read_text())["paths"]
 
 
-@pytest.fixture
-def secrets(local_aws, tmp_path) -> dict[str, str]:
-    """The stage's secrets in Parameter Store, as docs/deploy.md has the operator put them."""
-    values = {"SECRET_KEY": uuid.uuid4().hex * 2, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+def put_secrets(local_aws, **values: str) -> None:
     ssm = local_aws.client("ssm")
     for name, value in values.items():
         ssm.put_parameter(Name=f"/mediahub/production/{name}", Value=value, Type="SecureString", Overwrite=True)
+
+
+@pytest.fixture
+def secrets(local_aws, tmp_path) -> dict[str, str]:
+    """The stage's secrets in Parameter Store, as docs/deploy.md has the operator put them. The database is a
+    SQLite file outside the container's own folder: the one database every container of the stage shares."""
+    values = {"SECRET_KEY": uuid.uuid4().hex * 2, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    put_secrets(local_aws, **values)
     return values
 
 
@@ -157,9 +162,11 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
         s3_event(bucket, ticket.item.object_key, configuration_id="mediahub-production", size=len(data)),
         scheduled_event("uploads.events.sweep_stuck"),
         scheduled_event("uploads.events.delete_expired"),
+        scheduled_event("uploads.events.sweep_abandoned"),
+        scheduled_event("uploads.events.reconcile_usage"),
         scheduled_event("zappa-keep-warm-handler.keep_warm_callback"),
     ]
-    (migrated, page, static, processed, swept, expired, warm), log = run_in_lambda(
+    (migrated, page, static, processed, swept, expired, abandoned, drifted, warm), log = run_in_lambda(
         zappa_cli, local_aws, tmp_path, events
     )
 
@@ -175,6 +182,8 @@ def test_the_site_and_the_s3_handler_answer_through_zappas_lambda_handler(
     assert processed == {"outcomes": [[ticket.item.object_key, Status.READY]]}
     assert swept == 0
     assert expired == 0
+    assert abandoned == 0
+    assert drifted == 0
     assert warm is None
     assert '"outcome": "ready"' in log  # the processing log line, as `zappa tail` shows it
 
@@ -192,3 +201,11 @@ def test_a_stage_without_its_secret_key_refuses_to_start(production_aws, zappa_c
     ssm.delete_parameters(Names=["/mediahub/production/SECRET_KEY"])
     with pytest.raises(AssertionError, match="SECRET_KEY is not set"):
         run_in_lambda(zappa_cli, local_aws, tmp_path, [api_gateway_event("/accounts/login/")])
+
+
+def test_a_stage_without_its_database_url_refuses_to_start(production_aws, zappa_cli, local_aws, tmp_path):
+    """No DATABASE_URL: not a SQLite file per container (sign-in 500s, migrate migrates nothing), but a loud stop."""
+    put_secrets(local_aws, SECRET_KEY=uuid.uuid4().hex * 2)
+    local_aws.client("ssm").delete_parameters(Names=["/mediahub/production/DATABASE_URL"])
+    with pytest.raises(AssertionError, match="DATABASE_URL is not set"):
+        run_in_lambda(zappa_cli, local_aws, tmp_path, [{"manage": "migrate --noinput"}])

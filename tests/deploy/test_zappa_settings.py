@@ -104,6 +104,8 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
         "uploads.events.handle_s3_event",
         "uploads.events.sweep_stuck",
         "uploads.events.delete_expired",
+        "uploads.events.sweep_abandoned",
+        "uploads.events.reconcile_usage",
     }
     for event in events:
         function = import_and_get_function(event["function"])
@@ -114,7 +116,7 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
                 result = function(s3_event(bucket, f"elsewhere/{uuid.uuid4().hex}.txt"), None)
             assert [outcome for _, outcome in result["outcomes"]] == ["ignored"]
         else:
-            assert event["expression"] in ("rate(5 minutes)", "rate(1 hour)")
+            assert event["expression"] in ("rate(5 minutes)", "rate(1 hour)", "rate(1 day)")
             with as_stage(stage):
                 assert function({"detail-type": "Scheduled Event"}, None) == 0
 

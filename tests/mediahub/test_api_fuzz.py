@@ -251,7 +251,7 @@ def seeds(api, alice) -> dict:
     """Real ids and an avatar upload in progress, so the fuzz reaches more than 404s."""
     items = [
         uploaded_item(api, jpeg_bytes(64, 48), ready=True),
-        uploaded_item(api, jpeg_bytes(32, 32)),  # completes with 202, then 409
+        uploaded_item(api, jpeg_bytes(32, 32)),  # completes with 202, and again 202 with the item as it is
         uploaded_item(api),  # never uploaded: 422
     ]
     avatar_keys = [avatar_upload(api, jpeg_bytes()), f"avatars/{alice.pk}/{uuid.uuid4().hex}.jpg"]  # 200; 409

@@ -74,9 +74,9 @@ def test_localaws_command_refuses_a_non_loopback_endpoint():
 )
 def test_only_requests_that_may_change_something_call_for_a_snapshot(tmp_path, method, target, changes):
     store = localaws.Store(tmp_path)
-    guarded = store.guard(lambda environ, start_response: [b""])
+    watched = store.watch(lambda environ, start_response: [b""])
     store.dirty.clear()
-    guarded({"REQUEST_METHOD": method, "HTTP_X_AMZ_TARGET": target}, lambda *args: None)
+    watched({"REQUEST_METHOD": method, "HTTP_X_AMZ_TARGET": target}, lambda *args: None)
     assert store.dirty.is_set() is changes
 
 

@@ -45,3 +45,29 @@ def test_production_points_at_real_aws_not_the_emulator():
         "shell", "-c", "from django.conf import settings; print(repr(settings.AWS_ENDPOINT_URL))", env=PRODUCTION
     )
     assert result.stdout.strip().splitlines()[-1] == "''"
+
+
+def test_missing_database_url_with_debug_off_fails_with_a_clear_message():
+    """Not a silent SQLite file per Lambda container, where sign-in fails and migrate migrates nothing."""
+    result = manage("check", env={**PRODUCTION, "DATABASE_URL": ""})
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+
+
+def test_mail_gives_up_after_ten_seconds_by_default():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.EMAIL_TIMEOUT)", env=PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1] == "10"
+
+
+def test_zoneinfo_uses_the_shipped_tzdata_when_the_system_has_no_time_zone_database():
+    """PYTHONTZPATH empty: no system database is searched, as on a runtime image without /usr/share/zoneinfo."""
+    code = (
+        "import zoneinfo, datetime, tzdata, importlib.resources as r; assert zoneinfo.TZPATH == ();"
+        "assert r.files('tzdata.zoneinfo').joinpath('Europe/Paris').is_file();"
+        "print(datetime.datetime(2026, 7, 1, tzinfo=zoneinfo.ZoneInfo('Europe/Paris')).utcoffset())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONTZPATH": ""}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2:00:00"

@@ -1,4 +1,6 @@
 import re
+import socket
+import time
 
 import pytest
 from django.core import mail
@@ -93,6 +95,48 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, alice):
     )
     assert response.status_code == 302
     assert client.post(reverse("login"), {"username": "alice", "password": "a new long password 1"}).status_code == 302
+
+
+@pytest.fixture
+def smtp_settings(settings):
+    """Real SMTP mail (not the test outbox) to a server on this machine, whose port the test chooses."""
+
+    def point_at(port: int) -> None:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+
+    return point_at
+
+
+def test_password_reset_says_when_the_mail_could_not_be_sent(client, alice, smtp_settings, caplog):
+    with socket.socket() as probe:  # a port nothing listens on any more: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp_settings(port)
+    response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert response.status_code == 200  # the form again, not the "check your e-mail" redirect
+    assert "We could not send the e-mail; please try again later." in response.content.decode()
+    assert "Could not send the password-reset e-mail" in caplog.text
+    assert "ConnectionRefusedError" in caplog.text
+
+
+def test_password_reset_gives_up_on_a_silent_mail_server_after_email_timeout(client, alice, smtp_settings, settings):
+    with socket.socket() as silent:  # accepts connections (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        smtp_settings(silent.getsockname()[1])
+        settings.EMAIL_TIMEOUT = 1
+        started = time.monotonic()
+        response = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+        elapsed = time.monotonic() - started
+    assert "We could not send the e-mail; please try again later." in response.content.decode()
+    assert 1 <= elapsed < 5
+
+
+def test_password_reset_for_an_unknown_address_still_says_check_your_e_mail(client, db, smtp_settings):
+    smtp_settings(1)  # never contacted: no account has the address, so no mail is sent
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302 and response.url == reverse("password_reset_done")
 
 
 def test_password_change_requires_the_old_password(client, alice):

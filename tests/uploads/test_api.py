@@ -3,10 +3,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from django.conf import settings
 
 from mediahub.aws import client as aws_client
-from tests.conftest import create_and_upload, jpeg_bytes, post_json
+from tests.conftest import create_and_upload, jpeg_bytes, post_json, upload_to_s3
+from tests.uploads.test_processing import process
+from uploads import quota, storage
+from uploads.models import MediaItem, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -123,15 +127,17 @@ def test_complete_rejects_content_that_is_not_the_declared_family(alice_client):
     body = create_and_upload(alice_client, html, content_type="image/jpeg")
     response = post_json(alice_client, f"/api/media/{body['id']}/complete")
     assert response.status_code == 422
-    assert "not a file type mediahub accepts" in response.json()["errors"]["file"][0]
+    assert "not a type mediahub accepts" in response.json()["errors"]["file"][0]
 
 
-def test_second_complete_call_is_refused_clearly(alice_client):
-    body = create_and_upload(alice_client, jpeg_bytes())
+def test_a_repeated_complete_answers_the_item_as_it_is_and_counts_once(alice_client, alice):
+    data = jpeg_bytes()
+    body = create_and_upload(alice_client, data)
     assert post_json(alice_client, f"/api/media/{body['id']}/complete").status_code == 202
-    response = post_json(alice_client, f"/api/media/{body['id']}/complete")
-    assert response.status_code == 409
-    assert "already completed" in response.json()["errors"]["status"][0]
+    again = post_json(alice_client, f"/api/media/{body['id']}/complete")
+    assert again.status_code == 202
+    assert again.json()["status"] in ("uploaded", "ready")
+    assert quota.bytes_stored(str(alice.pk)) == len(data)
 
 
 def test_presigned_post_policy_expires_after_60_seconds(alice_client):
@@ -269,3 +275,26 @@ def test_cursors_missing_or_adding_key_parts_are_refused(alice_client, key):
 
 def test_head_works_where_get_does(alice_client):
     assert alice_client.head("/api/media/").status_code == 200
+
+
+def test_reposting_the_presigned_fields_after_complete_never_replaces_what_is_served(alice_client):
+    """The attack: the presigned POST stays valid 60 s after complete; same-size HTML posted again replaces
+    the current object. Downloads and processing use the version pinned at arrival, and the new version's
+    S3 event (Lambda mode) deletes it."""
+    photo = jpeg_bytes(200, 150)
+    body = create_and_upload(alice_client, photo)
+    assert post_json(alice_client, f"/api/media/{body['id']}/complete").status_code == 202
+    item = MediaItem.get(body["id"])
+    assert process(item) == Status.READY
+    html = b"<html><script>alert(document.cookie)</script>" + b" " * (len(photo) - 46) + b"\n"
+    assert len(html) == len(photo)
+    assert upload_to_s3(body["upload"], html).status_code in (200, 204)
+    swapped = storage.head_original(item.object_key)["VersionId"]
+    assert swapped != MediaItem.get(body["id"]).version_id
+
+    link = alice_client.get(f"/media/{body['id']}/download/")["Location"]
+    assert requests.get(link, timeout=10).content == photo
+    assert process(item, version_id=swapped) == "stray-version"
+    listed = aws_client("s3").list_object_versions(Bucket=settings.UPLOADS_BUCKET, Prefix=item.object_key)
+    assert [v["VersionId"] for v in listed["Versions"]] == [MediaItem.get(body["id"]).version_id]
+    assert alice_client.get(f"/api/media/{body['id']}").json()["status"] == "ready"

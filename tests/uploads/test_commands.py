@@ -4,8 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.uploads.test_processing import uploaded_item
-from uploads import services
+from uploads import dispatch
 from uploads.models import MediaItem, Status
+from uploads.processing import media_id_from_key
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def queued(monkeypatch):
     ids = []
-    monkeypatch.setattr(services, "enqueue_processing", lambda item, **kw: ids.append((item.id, kw)))
+    monkeypatch.setattr(dispatch, "enqueue", lambda key, **kw: ids.append((media_id_from_key(key), kw)))
     return ids
 
 

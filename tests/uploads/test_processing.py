@@ -7,13 +7,13 @@ from PIL import Image
 
 from mediahub.aws import client as aws_client
 from tests.images import animated_gif, camera_jpeg, encoded, png_header, truncated_jpeg
-from uploads import processing, services, storage
+from uploads import arrival, dispatch, lifecycle, processing, services, storage
 from uploads.models import MediaItem, Status
 
 OWNER = "7"
 
 
-def uploaded_item(data: bytes, content_type: str = "image/jpeg", *, complete: bool = False) -> MediaItem:
+def uploaded_item(data: bytes, content_type: str = "image/jpeg") -> MediaItem:
     """An item whose original is in the bucket, as after the browser's upload."""
     ticket = services.media_create(
         owner_id=OWNER, name="n", caption="", file_name="f", content_type=content_type, size=len(data)
@@ -110,12 +110,10 @@ def test_repeated_and_interleaved_events_make_one_set_of_renditions():
     assert (fresh(second).width, fresh(second).height) == (50, 40)
 
 
-def test_a_new_etag_is_processed_again_but_the_same_etag_is_a_duplicate():
+def test_an_event_for_the_pinned_version_is_a_duplicate():
     item = uploaded_item(camera_jpeg().getvalue())
     process(item)
-    etag = fresh(item).etag
-    assert process(item, etag=etag) == "duplicate"
-    assert process(item, etag="something-else") == Status.READY
+    assert process(item, version_id=fresh(item).version_id) == "duplicate"
 
 
 def test_force_reprocesses_a_ready_item():
@@ -250,7 +248,7 @@ def test_permanent_storage_errors_are_not_retried(monkeypatch):
 
 
 def test_an_item_that_keeps_killing_the_worker_ends_failed_after_n_attempts(settings):
-    item = uploaded_item(camera_jpeg().getvalue())
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
     item.update(actions=[MediaItem.attempts.set(settings.PROCESSING_MAX_ATTEMPTS)])
     assert process(item) == Status.FAILED
     item = fresh(item)
@@ -269,3 +267,75 @@ def test_each_run_logs_one_structured_line_with_stage_timings(caplog):
     line = lines[0]
     assert (line["item"], line["outcome"]) == (item.id, Status.READY)
     assert {"fetch", "decode", "resize", "encode", "store"} <= set(line["ms"])
+
+
+# --- Races with a processing run (issue: integrity) ---------------------------------------------------------------
+
+
+def during_store(monkeypatch, action) -> None:
+    """Run `action` once, right after this run stored its first rendition and before its final write."""
+    real_put, done = storage.put_rendition, []
+
+    def put_then_act(*args, **kwargs):
+        real_put(*args, **kwargs)
+        if not done:
+            done.append(True)
+            action()
+
+    monkeypatch.setattr(storage, "put_rendition", put_then_act)
+
+
+def test_deleting_during_processing_leaves_no_rendition_behind(monkeypatch):
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
+    during_store(monkeypatch, lambda: services.delete_item(fresh(item)))
+    assert process(item) == "superseded"
+    assert MediaItem.count(item.id, consistent_read=True) == 0
+    assert rendition_keys(item) == []  # the run removed the five renditions it wrote after the delete's sweep
+
+
+def test_a_processing_run_never_overwrites_a_rejection(monkeypatch):
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
+    refused = "Refused by another run meanwhile."
+    during_store(monkeypatch, lambda: lifecycle.reject(fresh(item), Status.UPLOADED, refused))
+    assert process(item) == "superseded"
+    item = fresh(item)
+    assert (item.status, item.reason, item.renditions) == (Status.REJECTED, refused, None)
+    assert rendition_keys(item) == []
+
+
+def test_a_twin_run_that_loses_keeps_the_winners_renditions(monkeypatch):
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
+    monkeypatch.setattr(storage, "put_rendition", storage.put_rendition)
+    twin = []
+    during_store(monkeypatch, lambda: twin.append(processing.process_object(settings.UPLOADS_BUCKET, item.object_key)))
+    assert process(item) == "superseded"
+    assert twin == [Status.READY]
+    assert fresh(item).status == Status.READY
+    assert rendition_keys(item) == ALL_RENDITIONS
+
+
+def test_a_failed_item_is_processed_again_after_an_operators_requeue(settings, monkeypatch):
+    item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
+    item.update(actions=[MediaItem.attempts.set(settings.PROCESSING_MAX_ATTEMPTS)])
+    assert process(item) == Status.FAILED
+    assert fresh(item).expires_at is None  # a failed item stays (and stays counted) until someone deletes it
+    queued = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda key, **kw: queued.append((key, kw)))
+    services.reprocess(fresh(item))
+    assert queued == [(item.object_key, {"force": False})]
+    assert (fresh(item).status, fresh(item).attempts) == (Status.UPLOADED, 0)
+    assert process(item) == Status.READY
+
+
+def test_an_event_for_a_superseded_version_pins_the_current_one_and_the_current_event_processes_it():
+    """The browser retried its POST: two versions; the first one's event arrives first."""
+    data = camera_jpeg().getvalue()
+    item = uploaded_item(data)
+    older = storage.head_original(item.object_key)["VersionId"]
+    aws_client("s3").put_object(Bucket=settings.UPLOADS_BUCKET, Key=item.object_key, Body=data)
+    current = storage.head_original(item.object_key)["VersionId"]
+    assert process(item, version_id=older) == "stray-version"
+    assert fresh(item).version_id == current
+    assert process(item, version_id=current) == Status.READY
+    listed = aws_client("s3").list_object_versions(Bucket=settings.UPLOADS_BUCKET, Prefix=item.object_key)
+    assert [v["VersionId"] for v in listed["Versions"]] == [current]

@@ -1,14 +1,18 @@
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from mediahub.aws import client as aws_client
+from mediahub.errors import Conflict
 from tests.conftest import create_and_upload, post_json
 from tests.images import camera_jpeg
 from tests.uploads.test_processing import process
 from uploads import quota, selectors, services, tasks
-from uploads.models import MediaItem, Status, utcnow
+from uploads.models import MediaItem, Status, StorageUsage, utcnow
+from uploads.quota import SETTLE
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +131,44 @@ def test_usage_page_counts_items_bytes_and_downloads(client, alice):
     assert 'data-testid="usage-downloads">1<' in page
     usage = selectors.usage_for_owner(str(alice.pk))
     assert usage.bytes_stored == 2 * len(data)
+
+
+def test_a_download_counted_after_the_item_was_deleted_makes_no_ghost_record(client, alice):
+    client.force_login(alice)
+    body = create_and_upload(client, camera_jpeg().getvalue())
+    post_json(client, f"/api/media/{body['id']}/complete")
+    item = MediaItem.get(body["id"])
+    services.delete_item(MediaItem.get(body["id"]))
+    with pytest.raises(Conflict):
+        services.download_link(item)  # the page read the item just before the delete
+    assert MediaItem.count(body["id"], consistent_read=True) == 0
+
+
+def drifted_account(client, alice) -> str:
+    client.force_login(alice)
+    for _ in range(2):
+        body = create_and_upload(client, camera_jpeg().getvalue())
+        post_json(client, f"/api/media/{body['id']}/complete")
+    owner = str(alice.pk)
+    StorageUsage(owner).update(actions=[StorageUsage.bytes.add(12345), StorageUsage.changed_at.set(utcnow() - SETTLE)])
+    return owner
+
+
+def test_reconcile_usage_reports_drift_and_fixes_it_only_when_asked(client, alice):
+    owner = drifted_account(client, alice)
+    right = sum(item.size for item in MediaItem.by_owner.query(owner))
+    out = StringIO()
+    call_command("reconcile-usage", stdout=out)
+    assert "1 account(s) drifted" in out.getvalue() and "not fixed" in out.getvalue()
+    assert quota.bytes_stored(owner) == right + 12345
+    call_command("reconcile-usage", "--fix", stdout=out)
+    assert quota.bytes_stored(owner) == right
+    call_command("reconcile-usage", stdout=(out := StringIO()))
+    assert "No drift" in out.getvalue()
+
+
+def test_reconcile_leaves_a_count_that_just_changed_for_the_next_run(client, alice):
+    owner = drifted_account(client, alice)
+    StorageUsage(owner).update(actions=[StorageUsage.changed_at.set(utcnow())])
+    assert services.reconcile_usage(fix=True) == []
+    assert tasks.reconcile_usage() == 0

@@ -3,6 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tests.conftest import create_and_upload, jpeg_bytes, post_json
 
@@ -53,7 +54,47 @@ def test_no_javascript_upload_rejects_content_posing_as_an_image(client, alice):
     upload = SimpleUploadedFile("x.jpg", b"PK\x03\x04 a zip file", content_type="image/jpeg")
     response = client.post("/upload/", {"name": "x", "file": upload}, follow=True)
     assert "Not accepted" in response.content.decode()
-    assert "its content is not a file type mediahub accepts" in response.content.decode()
+    assert "This file is not a type mediahub accepts" in response.content.decode()
+
+
+@pytest.fixture
+def on_lambda(monkeypatch):
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "mediahub-production")  # what the Lambda runtime sets
+
+
+def test_no_javascript_upload_on_lambda_refuses_a_file_too_large_for_a_request_without_reading_it(alice, on_lambda):
+    client = Client(enforce_csrf_checks=True)  # CsrfViewMiddleware, which reads a form's body for its token, too
+    client.force_login(alice)
+    upload = SimpleUploadedFile("big.jpg", jpeg_bytes() + bytes(5 * 1024 * 1024), content_type="image/jpeg")
+    response = client.post("/upload/", {"name": "Big", "file": upload}, HTTP_REFERER="http://testserver/upload/")
+    assert response.status_code == 302 and response.url == "http://testserver/upload/"
+    assert response.wsgi_request._read_started is False
+    page = client.get(response.url).content.decode()
+    assert "Without JavaScript, an upload here can be at most 4.3 MB, and this one is 5.0 MB." in page
+    assert "Turn JavaScript on to use the uploader: it sends files of up to 100.0 MB straight to storage." in page
+    assert "big.jpg" not in client.get("/").content.decode()
+
+
+def test_no_javascript_upload_on_lambda_still_takes_a_file_within_the_limit(client, alice, on_lambda):
+    client.force_login(alice)
+    upload = SimpleUploadedFile("cat.jpg", jpeg_bytes(), content_type="image/jpeg")
+    response = client.post("/upload/", {"name": "Cat", "file": upload})
+    assert response.status_code == 302 and "/uploaded/" in response.url
+
+
+def test_no_javascript_upload_is_still_csrf_protected(alice, on_lambda):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    upload = SimpleUploadedFile("cat.jpg", jpeg_bytes(), content_type="image/jpeg")
+    assert client.post("/upload/", {"name": "Cat", "file": upload}).status_code == 403
+
+
+def test_upload_page_states_the_no_javascript_limit_on_lambda_only(client, alice, monkeypatch):
+    client.force_login(alice)
+    hint = "Without JavaScript, at most 4.3\xa0MB per upload here."  # filesizeformat: a no-break space
+    assert hint not in client.get("/upload/").content.decode()
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "mediahub-production")
+    assert hint in client.get("/upload/").content.decode()
 
 
 def test_download_counts_and_redirects_to_a_short_lived_attachment_link(client, alice, alice_item):

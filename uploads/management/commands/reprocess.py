@@ -36,7 +36,7 @@ class Command(BaseCommand):
             if skip_processed_after and item.processed_at and item.processed_at >= skip_processed_after:
                 skipped += 1
                 continue
-            services.enqueue_processing(item, force=True)
+            services.reprocess(item)
             queued += 1
         self.stdout.write(f"Re-queued {queued} item(s), skipped {skipped} already processed.")
         self.stdout.write(f"Interrupted? Run again with --skip-processed-after {started.isoformat()} to resume.")
