@@ -267,7 +267,7 @@ def markdown(f: Figures) -> str:
         f"On disk after {f.uploads} uploads: {f.objects:,} object bodies, {f.body_bytes / mib:.0f} MiB (originals "
         f"and renditions), and a {f.snapshot_bytes / mib:.1f} MiB snapshot of everything else. Writing one "
         f"snapshot takes {f.save_s * 1000:.0f} ms (bodies already on disk are not written again; the server holds "
-        f"requests meanwhile), reading it back {f.load_s:.2f} s. The final save on stop took the stop to "
+        f"requests meanwhile), reading it back {f.load_s:.2f} s. Stopping, the final save included, took "
         f"{f.stop_s:.2f} s. After the restart the gallery's first page listed the newest {f.gallery_items} "
         "items, every item was ready, and the first original downloaded byte for byte.",
         "",
