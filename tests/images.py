@@ -32,8 +32,8 @@ def png_header(width: int, height: int) -> io.BytesIO:
     return io.BytesIO(b"\x89PNG\r\n\x1a\n" + body)
 
 
-def camera_jpeg() -> io.BytesIO:
-    """A photo as a phone writes it: camera EXIF, a GPS position, an ICC profile and XMP."""
+def camera_jpeg(**options) -> io.BytesIO:
+    """A photo as a phone writes it: camera EXIF, a GPS position, an ICC profile and XMP. `options` go to save()."""
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "Canon\0\0\0"
     exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
@@ -50,7 +50,7 @@ def camera_jpeg() -> io.BytesIO:
     )
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
-    return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp)
+    return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp, **options)
 
 
 def animated_gif() -> io.BytesIO:
@@ -61,3 +61,36 @@ def animated_gif() -> io.BytesIO:
 def truncated_jpeg() -> io.BytesIO:
     data = encoded(photo((400, 300)), "JPEG").getvalue()
     return io.BytesIO(data[: len(data) // 2])
+
+
+def progressive_jpeg(size: tuple[int, int], **options) -> bytes:
+    """A progressive JPEG as libjpeg writes one: 10 scans for colour (its standard script)."""
+    return encoded(Image.new("RGB", size, (120, 130, 140)), "JPEG", progressive=True, quality=50, **options).getvalue()
+
+
+def scan_bomb(size: tuple[int, int], extra_scans: int) -> io.BytesIO:
+    """A progressive JPEG followed by `extra_scans` empty scans before its end: ten bytes each, and each one costs
+    the decoder a pass over every block of the picture."""
+    data = progressive_jpeg(size)
+    # SOS, length 8: one component (1), Huffman tables 0/0, spectral range 0-0 (DC), no successive approximation.
+    empty_scan = b"\xff\xda\x00\x08\x01\x01\x00\x00\x00\x00"
+    return io.BytesIO(data.removesuffix(b"\xff\xd9") + empty_scan * extra_scans + b"\xff\xd9")
+
+
+def webp_lossless_header(width: int, height: int) -> io.BytesIO:
+    """A lossless WebP that declares width x height pixels in a few dozen bytes: its header and no picture."""
+    bits = (width - 1) | (height - 1) << 14 | 1 << 28  # 14 bits each, then "uses alpha"; version 0
+    vp8l = b"\x2f" + struct.pack("<I", bits) + b"\0" * 15  # an even length: RIFF chunks are padded to one
+    chunk = b"VP8L" + struct.pack("<I", len(vp8l)) + vp8l
+    return io.BytesIO(b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk)
+
+
+def gif_frames(size: tuple[int, int], frames: int) -> io.BytesIO:
+    """An animated GIF of `frames` frames, each covering width x height, each holding no pixels at all."""
+    width, height = size
+    screen = b"GIF89a" + struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\0\0\0"
+    control = b"\x21\xf9\x04\x00\x0a\x00\x00\x00"  # 100 ms
+    # LZW with 2-bit codes: a clear code and the end code, in one byte.
+    frame = control + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x01\x2c\x00"
+    return io.BytesIO(screen + loop + frame * frames + b"\x3b")

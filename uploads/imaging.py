@@ -7,7 +7,10 @@ one error it raises on purpose, for files that will never work, with a message m
 from __future__ import annotations
 
 import io
+import math
+import re
 import struct
+import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,9 +61,43 @@ _JPEG_OPTIONS = {"quality": 85, "progressive": True}
 _WEBP_OPTIONS = {"quality": 80, "method": 1}
 _EXIF_TEXT_LIMIT = 100
 
+# Scans one JPEG may have. Each scan costs the decoder a pass over every block of its components, so thousands of
+# empty scans (ten bytes each) make a small file cost most of a minute (5,000: 34-42 s of CPU for 49 MP).
+# libjpeg-turbo's `djpeg -maxscans` and TurboJPEG's TJPARAM_SCANLIMIT exist for this. Cameras write 1 scan
+# (baseline), libjpeg's progressive script 10 (6 for grey), mozjpeg and editors about as many; 100 leaves room for
+# any of them and keeps the worst JPEG the other limits admit (50 MP, 4:4:4, 100 scans) to 3-4 s of CPU
+# (docs/benchmarks.md, "## Decoding limits").
+MAX_JPEG_SCANS = 100
+# How many full-size pictures decoding and shrinking hold at once, by format: the memory estimate's multiplier.
+# The decoded picture, the copy resizing works on (converted from a palette or 16 bits, or premultiplied for its
+# alpha) and resizing's first pass: 3. WebP: the two canvases libwebp's decoder keeps and the copy it hands Pillow,
+# then Pillow's picture and the copy to resize: 5. AVIF: libavif's YUV planes and RGB output, Pillow's picture and
+# the copy to resize: 4. JPEG counts at its reduced (DCT-scaled) size. Checked against the measured peaks in
+# docs/benchmarks.md ("## Decoding limits").
+_COPIES = {"JPEG": 3, "MPO": 3, "PNG": 3, "GIF": 3, "WEBP": 5, "AVIF": 4}
+# Markers without a length after them: RSTn, TEM and SOI.
+_STANDALONE_MARKERS = {*range(0xD0, 0xD8), 0x01, 0xD8}
+_EOI, _SOS = 0xD9, 0xDA
+# The next marker, as libjpeg finds it: 0xFF then a code; FF 00 is a stuffed data byte, and 0xFF may repeat as fill.
+_MARKER = re.compile(rb"\xff([^\x00\xff])")
+_CHUNK = 1 << 20
+
 
 class BadMedia(Exception):
     """A file that can never be made into renditions. The message is shown to the person who uploaded it."""
+
+
+class _OverBudget(Exception):
+    """Decoding has used up its CPU time."""
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What one decode may cost: pixels, bytes of memory (estimated from the header) and seconds of CPU."""
+
+    pixels: int
+    memory: int
+    seconds: float
 
 
 @dataclass
@@ -89,19 +126,26 @@ def render(
     *,
     renditions: dict | None = None,
     max_pixels: int | None = None,
+    max_decode_bytes: int | None = None,
+    decode_seconds: float | None = None,
     allowed: tuple[str, ...] | None = None,
 ) -> ImageResult:
     """Check and decode the image in `fp` and make every rendition of it, as JPEG and as WebP.
 
-    Defaults come from the MEDIA_RENDITIONS, MAX_IMAGE_PIXELS and MEDIA_TYPES settings, read on every call.
-    Raises BadMedia for anything that is not a readable image of an accepted type within the pixel limit.
+    Defaults come from the MEDIA_RENDITIONS, MAX_IMAGE_PIXELS, MAX_DECODE_BYTES, IMAGE_DECODE_SECONDS and
+    MEDIA_TYPES settings, read on every call. Raises BadMedia for anything that is not a readable image of an
+    accepted type within the limits.
     """
     specs = settings.MEDIA_RENDITIONS if renditions is None else renditions
-    limit = _pixel_limit(settings.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels)
+    limits = _Limits(
+        pixels=_pixel_limit(settings.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels),
+        memory=settings.MAX_DECODE_BYTES if max_decode_bytes is None else max_decode_bytes,
+        seconds=settings.IMAGE_DECODE_SECONDS if decode_seconds is None else decode_seconds,
+    )
     types = tuple(allowed_types()) if allowed is None else allowed
     clock = Stopwatch()
     with clock.stage("decode"):
-        result, picture = _decode(fp, [_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS], limit, specs)
+        result, picture = _decode(fp, [_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS], limits, specs)
     result.renditions = _renditions(picture, (result.width, result.height), specs, clock)
     result.timings = clock.ms
     return result
@@ -113,13 +157,14 @@ def _pixel_limit(max_pixels: int) -> int:
     return min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
 
 
-def _decode(fp: BinaryIO, formats: list[str], limit: int, specs: dict) -> tuple[ImageResult, Image.Image]:
+def _decode(fp: BinaryIO, formats: list[str], limits: _Limits, specs: dict) -> tuple[ImageResult, Image.Image]:
     """Everything that reads the file, so any failure in here is the file's fault and becomes BadMedia."""
     fp.seek(0)
     head = fp.read(SNIFF_BYTES)
     if not head:
         raise BadMedia("This file is empty.")
     fp.seek(0)
+    budgeted = _Budgeted(fp, limits.seconds)
     try:
         # Pillow raises above twice its own limit but only warns above it: make the warning an error, for this call
         # only. catch_warnings swaps the process-wide filter list, which threads share; in a race another thread
@@ -130,14 +175,45 @@ def _decode(fp: BinaryIO, formats: list[str], limit: int, specs: dict) -> tuple[
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # No `with`: closing would free the pixels the returned picture may share, and Pillow never closes a
             # file object it was given.
-            return _read(Image.open(fp, formats=formats), limit, specs)
+            return _read(Image.open(budgeted, formats=formats), budgeted, limits, specs)
+    except _OverBudget as exc:
+        raise BadMedia(f"This image took too long to decode (more than {limits.seconds:g} seconds).") from exc
     except Image.UnidentifiedImageError as exc:
         raise BadMedia(_unidentified(head, formats)) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadMedia(f"The image has more pixels than the limit of {_megapixels(limit)} megapixels.") from exc
+        raise BadMedia(f"The image has more pixels than the limit of {_megapixels(limits.pixels)} megapixels.") from exc
     except _DECODE_ERRORS as exc:
         reason = "it is truncated" if "truncated" in str(exc).lower() else "it is damaged"
         raise BadMedia(f"This file is not a valid image ({reason}).") from exc
+
+
+class _Budgeted:
+    """The upload as Pillow reads it, which stops decoding once it has used its CPU time. It is checked before every
+    read: Pillow parses headers a segment (for junk in a JPEG, a byte) at a time and feeds the JPEG, PNG and GIF
+    decoders 64 kB at a time. The work between two reads is bounded by the limits: for a JPEG by MAX_JPEG_SCANS
+    (libjpeg runs every scan that is in the chunk), for a PNG by how far 64 kB can inflate. WebP and AVIF decode in
+    one call that nothing interrupts, bounded by the pixel and memory limits, and are checked when it returns.
+    Measured in docs/benchmarks.md ("## Decoding limits")."""
+
+    def __init__(self, fp: BinaryIO, seconds: float) -> None:
+        self._fp = fp
+        self._deadline = time.thread_time() + seconds
+
+    def check(self) -> None:
+        # CPU time of this thread: what the decode takes from everyone else's uploads, however busy the machine
+        # (and unaffected by other requests' threads; libavif's own threads are not counted).
+        if time.thread_time() > self._deadline:
+            raise _OverBudget
+
+    def read(self, size: int = -1) -> bytes:
+        self.check()
+        return self._fp.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._fp.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fp.tell()
 
 
 def _unidentified(head: bytes, formats: list[str]) -> str:
@@ -147,20 +223,119 @@ def _unidentified(head: bytes, formats: list[str]) -> str:
     return f"This file is not an image mediahub accepts ({names})."
 
 
-def _read(im: Image.Image, limit: int, specs: dict) -> tuple[ImageResult, Image.Image]:
+def _read(im: Image.Image, fp: _Budgeted, limits: _Limits, specs: dict) -> tuple[ImageResult, Image.Image]:
     size = im.size  # From the header: nothing has been decoded yet, and draft() below shrinks im.size.
-    if size[0] * size[1] > limit:
-        raise BadMedia(f"The image is {size[0]}×{size[1]} pixels; the limit is {_megapixels(limit)} megapixels.")
+    scans = _check_size_and_scans(im, fp, limits.pixels)
+    target = _scaled(size, max((_scale_for(size, spec) for spec in specs.values()), default=0.0))
+    # JPEG only (a no-op elsewhere): the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling), keeping
+    # at least `target`. A 50-megapixel photo then never exists at full size in memory, and decoding is faster.
+    im.draft(None, target)
+    _check_memory(im, size, scans, limits.memory)
     animated = im.format != "MPO" and getattr(im, "is_animated", False)
-    exif = im.getexif()
+    exif = im.getexif()  # A PNG decodes here: its EXIF may come after the pixels.
     orientation = exif.get(ExifTags.Base.Orientation)
-    scale = max((_scale_for(size, spec) for spec in specs.values()), default=0.0)
-    picture = _to_srgb(_decode_scaled(im, scale), im.info.get("icc_profile"))
+    picture = _to_srgb(_decoded(im, fp, target), im.info.get("icc_profile"))
     if orientation in _UPRIGHT:
         picture = picture.transpose(_UPRIGHT[orientation])
     width, height = size[::-1] if orientation in (5, 6, 7, 8) else size
     result = ImageResult(_MIME_TYPES[im.format], width, height, animated, _exif_subset(exif))
     return result, picture
+
+
+def _check_size_and_scans(im: Image.Image, fp: _Budgeted, limit: int) -> int:
+    """Refuse, from the header, an image over the pixel limit or a JPEG of too many scans; returns the scans."""
+    width, height = im.size
+    if width * height > limit:
+        raise BadMedia(f"The image is {width}×{height} pixels; the limit is {_megapixels(limit)} megapixels.")
+    scans = _jpeg_scans(fp) if im.format in ("JPEG", "MPO") else 0
+    if scans > MAX_JPEG_SCANS:
+        raise BadMedia(
+            f"This JPEG is made of more than {MAX_JPEG_SCANS} scans, where cameras and editors write at most a dozen "
+            "or so; decoding it would take far too long."
+        )
+    return scans
+
+
+def _jpeg_scans(fp: _Budgeted) -> int:
+    """The scans (SOS segments) of a JPEG's first picture, found as libjpeg finds them: marker by marker, skipping
+    each segment by its length and, after a scan, its entropy-coded data up to the next real marker (not a stuffed
+    FF 00, fill bytes or RSTn); an APP segment's embedded thumbnail is never counted. Stops past MAX_JPEG_SCANS."""
+    fp.seek(0)
+    reader = _Markers(fp)
+    scans = 0
+    while scans <= MAX_JPEG_SCANS:
+        code = reader.next_marker()
+        if code is None or code == _EOI:
+            break
+        if code in _STANDALONE_MARKERS:
+            continue
+        length = reader.take(2)
+        if len(length) < 2:
+            break
+        reader.take(int.from_bytes(length, "big") - 2)
+        scans += code == _SOS
+    return scans
+
+
+class _Markers:
+    """Forward reads through a file a chunk at a time: a JPEG's markers are walked without holding the file."""
+
+    def __init__(self, fp: _Budgeted) -> None:
+        self._fp, self._buffer, self._pos = fp, b"", 0
+
+    def _more(self) -> bool:
+        chunk = self._fp.read(_CHUNK)
+        self._buffer, self._pos = self._buffer[self._pos :] + chunk, 0
+        return bool(chunk)
+
+    def take(self, count: int) -> bytes:
+        while len(self._buffer) - self._pos < count and self._more():
+            pass
+        data = self._buffer[self._pos : self._pos + max(count, 0)]
+        self._pos += len(data)
+        return data
+
+    def next_marker(self) -> int | None:
+        """The code of the next marker, skipping whatever comes before it as libjpeg does; None at the end."""
+        while True:
+            found = _MARKER.search(self._buffer, self._pos)
+            if found:
+                self._pos = found.end()
+                return found[1][0]
+            # A final 0xFF may be a marker whose code is in the next chunk.
+            self._pos = len(self._buffer) - self._buffer.endswith(b"\xff")
+            if not self._more():
+                return None
+
+
+def _check_memory(im: Image.Image, size: tuple[int, int], scans: int, limit: int) -> None:
+    needed = _decode_bytes(im, size, scans)
+    if needed > limit:
+        kind = _MIME_TYPES[im.format].removeprefix("image/").upper()
+        raise BadMedia(
+            f"This {size[0]}×{size[1]} {kind} image would need about {_megabytes(needed)} MB of memory to decode; "
+            f"the limit is {_megabytes(limit)} MB."
+        )
+
+
+def _decode_bytes(im: Image.Image, size: tuple[int, int], scans: int) -> int:
+    """Bytes that decoding and shrinking `im` hold at the peak, from its header alone. `size` is the full size;
+    im.size is a JPEG's reduced one once draft() has run."""
+    # Pillow keeps grey in one byte a pixel and anything else in four, or converts it to four to resize it.
+    picture = im.size[0] * im.size[1] * (1 if im.mode == "L" else 4)
+    held = picture * _COPIES[im.format]
+    if scans > 1:
+        # A progressive (or multi-scan) JPEG: libjpeg keeps every DCT coefficient of the full-size picture, two
+        # bytes each, until the last scan is in, and frees them before the picture is resized.
+        held = max(held, picture + _coefficient_bytes(size, im.layer))
+    return held
+
+
+def _coefficient_bytes(size: tuple[int, int], layers: list[tuple[int, int, int, int]]) -> int:
+    """64 two-byte coefficients per 8x8 block of each component, subsampled ones having fewer blocks."""
+    h_max = max((h for _, h, _, _ in layers), default=0) or 1
+    v_max = max((v for _, _, v, _ in layers), default=0) or 1
+    return sum(math.ceil(size[0] * h / h_max / 8) * math.ceil(size[1] * v / v_max / 8) * 128 for _, h, v, _ in layers)
 
 
 def _megapixels(pixels: int) -> str:
@@ -178,14 +353,15 @@ def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _decode_scaled(im: Image.Image, scale: float) -> Image.Image:
-    """The first frame at `scale` of its size, in a mode that resizes well."""
-    target = _scaled(im.size, scale)
-    # JPEG only (a no-op elsewhere): the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling), keeping
-    # at least `target`. A 50-megapixel photo then never exists at full size in memory, and decoding is faster.
-    im.draft(None, target)
+def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int]) -> Image.Image:
+    """The first frame at `size`, in a mode that resizes well."""
     im.load()  # Here, inside the error handling, even when nothing below needs to touch the pixels.
-    return _resized(_resizable(im), target)
+    fp.check()  # WebP and AVIF decode in one call, which no read interrupts.
+    return _resized(_resizable(im), size)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.0f}"
 
 
 def _resizable(im: Image.Image) -> Image.Image:

@@ -41,6 +41,11 @@ TRANSIENT_CODES = {
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
+    # A transaction cancelled for a reason other than its conditions (those become Lost or QuotaFull in
+    # uploads/lifecycle.py): another transaction on the same item, or throttling.
+    "TransactionCanceledException",
+    "TransactionConflictException",
+    "TransactionInProgressException",
     "500",
     "502",
     "503",

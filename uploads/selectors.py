@@ -110,7 +110,7 @@ def usage_for_owner(owner_id: str) -> Usage:
     query = MediaItem.by_owner.query(owner_id, attributes_to_get=["status", "downloads"])
     for item in query:
         downloads += item.downloads or 0
-        items += item.status not in (Status.REJECTED, Status.FAILED)
+        items += item.status not in (Status.REJECTED, Status.FAILED, Status.DELETING)
     return Usage(
         items=items, bytes_stored=quota.bytes_stored(owner_id), downloads=downloads, quota=settings.USER_STORAGE_QUOTA
     )

@@ -106,6 +106,8 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
         "uploads.events.delete_expired",
         "uploads.events.sweep_abandoned",
         "uploads.events.reconcile_usage",
+        "profiles.events.resume_account_deletions",
+        "profiles.events.sweep_avatars",
     }
     for event in events:
         function = import_and_get_function(event["function"])

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import warnings
 import zipfile
 
 import pytest
 from PIL import EpsImagePlugin, ExifTags, Image, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
 
-from tests.images import camera_jpeg, encoded, photo, png_header
-from uploads.imaging import BadMedia, ImageResult, Rendition, render
+from tests.images import (
+    camera_jpeg,
+    encoded,
+    gif_frames,
+    photo,
+    png_header,
+    progressive_jpeg,
+    scan_bomb,
+    webp_lossless_header,
+)
+from uploads.imaging import MAX_JPEG_SCANS, BadMedia, ImageResult, Rendition, render
 
 SMALL = {"small": {"size": 200, "crop": False}}
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
@@ -56,14 +66,139 @@ def test_pillow_bomb_warning_is_refused_even_with_a_higher_setting_and_filters_a
     assert warnings.filters == filters
 
 
-def test_pixel_limit_and_renditions_default_to_settings_read_at_call_time(settings):
+def test_limits_and_renditions_default_to_settings_read_at_call_time(settings):
     settings.MAX_IMAGE_PIXELS = 100
     with pytest.raises(BadMedia, match=r"the limit is 0\.0001 megapixels"):
         render(encoded(Image.new("RGB", (20, 20)), "PNG"))
     settings.MAX_IMAGE_PIXELS = 50_000_000
+    settings.MAX_DECODE_BYTES = 1000
+    with pytest.raises(BadMedia, match="the limit is 0 MB"):
+        render(encoded(Image.new("RGB", (20, 20)), "PNG"))
+    settings.MAX_DECODE_BYTES = 400_000_000
+    settings.IMAGE_DECODE_SECONDS = 0
+    with pytest.raises(BadMedia, match=r"took too long to decode \(more than 0 seconds\)"):
+        render(encoded(Image.new("RGB", (20, 20)), "PNG"))
+    settings.IMAGE_DECODE_SECONDS = 10
     settings.MEDIA_RENDITIONS = {"tiny": {"size": 16, "crop": True}}
     result = render(encoded(Image.new("RGB", (20, 20)), "PNG"))
     assert {(r.name, r.width, r.height) for r in result.renditions} == {("tiny", 16, 16)}
+
+
+def not_decoded(monkeypatch) -> None:
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: pytest.fail("the file was decoded"))
+
+
+def cpu_seconds(call) -> float:
+    started = time.thread_time()
+    call()
+    return time.thread_time() - started
+
+
+def refusal(call) -> tuple[str, float]:
+    """What call() refused the file with, and the CPU seconds it took to."""
+    started = time.thread_time()
+    with pytest.raises(BadMedia) as refused:
+        call()
+    return str(refused.value), time.thread_time() - started
+
+
+def test_scan_bomb_is_refused_from_its_markers_without_decoding(monkeypatch):
+    # 4 MP and 5,000 empty scans in 74 kB: 3 s of CPU if decoded (at 49 MP: over half a minute, docs/benchmarks.md).
+    bomb = scan_bomb((2000, 2000), 5000)
+    assert len(bomb.getvalue()) < 80_000
+    not_decoded(monkeypatch)
+    reason, seconds = refusal(lambda: render(bomb))
+    assert reason == (
+        "This JPEG is made of more than 100 scans, where cameras and editors write at most a dozen or so; "
+        "decoding it would take far too long."
+    )
+    assert seconds < 0.1
+
+
+def test_jpeg_of_as_many_scans_as_the_limit_renders_and_one_more_is_refused():
+    assert progressive_jpeg((64, 64)).count(b"\xff\xda") == 10  # libjpeg's script; no other FF DA in the file
+    assert render(scan_bomb((64, 64), MAX_JPEG_SCANS - 10), renditions=SMALL).format == "image/jpeg"
+    with pytest.raises(BadMedia, match="more than 100 scans"):
+        render(scan_bomb((64, 64), MAX_JPEG_SCANS - 9), renditions=SMALL)
+
+
+def test_scan_markers_inside_segments_and_pictures_are_not_counted():
+    # A comment full of FF DA bytes, and an EXIF thumbnail with its own scans, are skipped by their lengths; the
+    # entropy-coded data between restart markers is skipped up to each real marker.
+    exif = Image.Exif()
+    thumbnail = progressive_jpeg((160, 120))
+    exif[ExifTags.Base.Make] = "Canon"
+    data = encoded(
+        photo((640, 480)),
+        "JPEG",
+        progressive=True,
+        restart_marker_blocks=1,
+        comment=b"\xff\xda" * 200,
+        exif=exif.tobytes() + thumbnail,
+    ).getvalue()
+    assert data.count(b"\xff\xda") > MAX_JPEG_SCANS
+    assert render(io.BytesIO(data), renditions=SMALL).width == 640
+
+
+def test_progressive_camera_jpeg_is_rendered():
+    source = camera_jpeg(progressive=True)
+    assert Image.open(source).info["progressive"]
+    source.seek(0)
+    result = render(source, renditions=SMALL)
+    assert (result.width, result.height, result.exif["make"]) == (600, 400, "Canon")
+
+
+def test_decode_over_its_cpu_budget_is_stopped_part_way_and_refused():
+    # 50 chunks of Pillow's 64 kB reads; the budget is checked before each.
+    data = encoded(photo((2500, 2500)), "JPEG", progressive=True, quality=95).getvalue()
+    assert len(data) > 50 * 65536
+    whole = cpu_seconds(lambda: render(io.BytesIO(data), renditions=SMALL, decode_seconds=60))
+    reason, stopped = refusal(lambda: render(io.BytesIO(data), renditions=SMALL, decode_seconds=0.02))
+    assert reason == "This image took too long to decode (more than 0.02 seconds)."
+    assert stopped < whole / 3
+
+
+def test_jpeg_padded_with_junk_is_stopped_by_the_cpu_budget():
+    # Pillow's header parser reads junk between markers a byte at a time: about 1 µs each, 3 s for these 3 MB.
+    data = encoded(Image.new("RGB", (64, 48)), "JPEG").getvalue()
+    padded = io.BytesIO(data[:20] + b"\0" * 3_000_000 + data[20:])  # after SOI and the JFIF segment
+    reason, seconds = refusal(lambda: render(padded, decode_seconds=0.2))
+    assert reason == "This image took too long to decode (more than 0.2 seconds)."
+    assert seconds < 1
+
+
+def test_tiny_lossless_webp_declaring_a_huge_picture_is_refused_before_decoding(monkeypatch):
+    bomb = webp_lossless_header(7000, 7000)
+    assert len(bomb.getvalue()) < 50
+    not_decoded(monkeypatch)
+    with pytest.raises(BadMedia) as refused:
+        render(bomb)
+    assert str(refused.value) == (
+        "This 7000×7000 WEBP image would need about 980 MB of memory to decode; the limit is 400 MB."
+    )
+
+
+def test_png_within_the_pixel_limit_but_over_the_memory_limit_is_refused_before_decoding(monkeypatch):
+    not_decoded(monkeypatch)
+    with pytest.raises(BadMedia, match=r"6000×6000 PNG image would need about 432 MB of memory"):
+        render(png_header(6000, 6000))  # 36 megapixels: under 50
+
+
+def test_animated_gif_of_huge_frames_is_refused_before_decoding(monkeypatch):
+    bomb = gif_frames((7000, 7000), 50)
+    assert len(bomb.getvalue()) < 1200
+    not_decoded(monkeypatch)
+    with pytest.raises(BadMedia, match=r"7000×7000 GIF image would need about 588 MB of memory"):
+        render(bomb)
+
+
+def test_progressive_jpeg_counts_its_full_size_coefficients_against_the_memory_limit():
+    # Baseline JPEG decodes at 1/8 scale for a 200-pixel rendition; a progressive one first holds every coefficient
+    # of all 4 MP (two bytes each, 1.5 samples a pixel at 4:2:0): 12 MB.
+    baseline = encoded(Image.new("RGB", (2000, 2000)), "JPEG")
+    assert render(baseline, renditions=SMALL, max_decode_bytes=5_000_000).width == 2000
+    with pytest.raises(BadMedia, match=r"2000×2000 JPEG image would need about 12 MB of memory"):
+        render(io.BytesIO(progressive_jpeg((2000, 2000))), renditions=SMALL, max_decode_bytes=5_000_000)
 
 
 @pytest.mark.parametrize(

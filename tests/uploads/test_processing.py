@@ -339,3 +339,22 @@ def test_an_event_for_a_superseded_version_pins_the_current_one_and_the_current_
     assert process(item, version_id=current) == Status.READY
     listed = aws_client("s3").list_object_versions(Bucket=settings.UPLOADS_BUCKET, Prefix=item.object_key)
     assert [v["VersionId"] for v in listed["Versions"]] == [current]
+
+
+def test_a_transaction_cancelled_by_a_conflicting_one_is_retried_not_dropped(monkeypatch):
+    """DynamoDB cancels a transaction that meets another on the same item (TransactionConflict): try later."""
+    from pynamodb.connection.base import Connection
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    item = uploaded_item(camera_jpeg().getvalue())
+    error = {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}}
+    reasons = [CancellationReason(code="TransactionConflict"), None]
+    cause = VerboseClientError(error, "TransactWriteItems", cancellation_reasons=reasons)
+
+    def conflicting(self, *args, **kwargs):
+        raise TransactWriteError("Failed to write transaction items", cause=cause)
+
+    monkeypatch.setattr(Connection, "transact_write_items", conflicting)
+    with pytest.raises(processing.TransientError, match="TransactionCanceledException"):
+        process(item)
+    assert fresh(item).status == Status.PENDING
