@@ -94,8 +94,11 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "local-development-only-not-a-secret"  # noqa: S105 (DEBUG only)
 
+# The port `make run PORT=...` serves the site on locally. SITE_URL follows it: the uploads bucket's CORS admits
+# only SITE_URL, so a site moved to another port without it could not upload.
+PORT = env_int("PORT", 8000)
 # Where the site is reached from a browser; used for bucket CORS and e-mail links.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 
