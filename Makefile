@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint format browser services bench
+.PHONY: install run reset reset-all test lint format browser services bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# `make run PORT=8001` serves the site on another port; SITE_URL (and so the uploads bucket's CORS) follows it.
+# The local AWS keeps its state under .data/localaws/ across restarts.
+PORT ?= 8000
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runlocal
+	PORT=$(PORT) $(PY) manage.py runlocal
+
+# Empty the local AWS (buckets, objects, tables; running or not); accounts in the database stay.
+reset: install
+	$(PY) manage.py localaws --reset
+
+# The same, and the accounts, sessions and sign-in records too (every row of Django's database).
+reset-all: reset
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py flush --noinput
 
 # Headless Chromium for the page tests, from Debian's packages.
 browser:

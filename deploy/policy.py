@@ -41,7 +41,7 @@ S3_OBJECT_GRANTS = {
         "s3:PutObjectTagging": ["uploads/"],  # the presigned POST tags each upload "pending"
         "s3:PutObjectVersionTagging": ["uploads/"],  # arrival tags the pinned version "arrived"
         "s3:DeleteObject": ["uploads/", "avatars/"],  # refused, deleted and replaced originals
-        "s3:DeleteObjectVersion": ["uploads/", "quarantine/"],  # every version of a deleted or refused original
+        "s3:DeleteObjectVersion": ["uploads/", "avatars/", "quarantine/"],  # every version, on deletion or refusal
         # Files in parts: create, each part's PUT and complete are s3:PutObject (and the create's pending tag,
         # s3:PutObjectTagging); complete and resuming list the parts; cancel and the sweep abort the upload.
         "s3:ListMultipartUploadParts": ["uploads/"],

@@ -7,9 +7,14 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, Refusal
+from mediahub import ratelimit
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, RateLimited, Refusal
+from mediahub.http import owner_id
+from uploads.filetypes import human_size
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +25,14 @@ def errors(http_status: int, **fields: str) -> JsonResponse:
 
 def form_errors(form) -> JsonResponse:
     return JsonResponse({"errors": {name: list(messages) for name, messages in form.errors.items()}}, status=400)
+
+
+def refusal(exc: Refusal) -> JsonResponse:
+    """A domain refusal as JSON; a rate limit says when to come back (Retry-After, seconds)."""
+    response = errors(exc.http_status, **{exc.field: exc.message})
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def api_view(methods: dict[str, Callable]) -> Callable:
@@ -37,9 +50,10 @@ def api_view(methods: dict[str, Callable]) -> Callable:
         if not request.user.is_authenticated:
             return errors(401, auth="Sign in first.")
         try:
+            ratelimit.limit("api", owner_id(request))
             return handler(request, **kwargs)
         except Refusal as exc:
-            return errors(exc.http_status, **{exc.field: exc.message})
+            return refusal(exc)
         except STORAGE_ERRORS:
             log.exception("storage call failed")
             return errors(503, storage=STORAGE_DOWN)
@@ -53,7 +67,12 @@ def json_body(handler: Callable) -> Callable:
     @wraps(handler)
     def wrapper(request: HttpRequest, **kwargs) -> HttpResponse:
         try:
-            body = json.loads(request.body or b"null")
+            raw = request.body
+        except RequestDataTooBig:
+            limit = human_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            return errors(400, body=f"The body is larger than {limit}, the most this API reads.")
+        try:
+            body = json.loads(raw or b"null")
             # JSON may escape lone surrogates (\ud800) that are not text: refuse them here, once for every field.
             json.dumps(body, ensure_ascii=False).encode()
         except (ValueError, RecursionError):

@@ -36,3 +36,14 @@ class NotFound(Refusal):
 class Conflict(Refusal):
     http_status = 409
     field = "status"
+
+
+class RateLimited(Refusal):
+    """Too many requests of one kind in a window: refused until the window ends, `retry_after` seconds from now."""
+
+    http_status = 429
+    field = "rate"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

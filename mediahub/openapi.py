@@ -62,6 +62,19 @@ def answer(description: str, body: Schema | None = None) -> dict:
     return response
 
 
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds until the window ends.", "schema": {"type": "integer", "minimum": 1}}
+}
+
+
+def error_answer(code: int) -> dict:
+    """The shared answer for one refusal status: the Errors body, and for 429 the Retry-After header."""
+    response = answer(ERROR_ANSWERS[code][1], schema("Errors"))
+    if code == 429:
+        response["headers"] = RETRY_AFTER
+    return response
+
+
 def json_request(body: Schema) -> dict:
     return {"required": True, "content": json_content(body)}
 
@@ -77,7 +90,8 @@ def refusals(*codes: int) -> dict[str, Schema]:
 ERROR_ANSWERS: dict[int, tuple[str, str]] = {
     400: (
         "BadRequest",
-        "Bad input: the body is not a JSON object, or a field is missing or invalid (named in errors).",
+        "Bad input: the body is not a JSON object or is larger than the server reads (errors.body), or a field is "
+        "missing, invalid or not of its type (named in errors: text fields take JSON strings only).",
     ),
     401: (
         "Unauthorized",
@@ -93,9 +107,15 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
         "Conflict",
         "The upload was already completed (by this or another request); for the parts calls, the item is not "
         "uploaded in parts or its upload is over; at complete, parts are still missing (errors.status names them: "
-        "upload them and complete again); for an avatar, a newer upload took its place (errors.status).",
+        "upload them and complete again); for an avatar, a newer upload took its place or another request is "
+        "still processing it (errors.status).",
     ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
+    429: (
+        "RateLimited",
+        "Too many requests of one kind in a while (errors.rate says which and the limit): every caller has a limit "
+        "on API calls, and on uploads started (media and avatar presigns). Retry-After says when to try again.",
+    ),
     503: ("StorageUnavailable", "Storage (S3 or DynamoDB) failed in a way that may pass: try again (errors.storage)."),
 }
 
@@ -342,7 +362,7 @@ def operation(
         "operationId": operation_id,
         "summary": summary,
         "security": security,
-        "responses": {**ok, **refusals(*codes)},
+        "responses": {**ok, **refusals(*codes, 429)},
     }
     if description:
         spec["description"] = description
@@ -353,7 +373,8 @@ def operation(
     return spec
 
 
-# Every caller can get 401; every call that changes something can get 403; everything that touches storage, 503.
+# Every caller can get 401 and 429 (the per-caller limit on API calls, added by `operation`); every call that
+# changes something can get 403; everything that touches storage, 503.
 PATHS = {
     "/api/media/": {
         "get": operation(
@@ -541,7 +562,7 @@ OPENAPI: dict = {
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,
-        "responses": {name: answer(description, schema("Errors")) for name, description in ERROR_ANSWERS.values()},
+        "responses": {name: error_answer(code) for code, (name, _) in ERROR_ANSWERS.items()},
         "securitySchemes": {
             "bearerAuth": {
                 "type": "http",

@@ -37,6 +37,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from exc
 
 
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit written "<count>/<seconds>" (e.g. "20/3600"), or "off" for none."""
+    value = env_str(name, default).lower()
+    if value == "off":
+        return None
+    count, _, seconds = value.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise ImproperlyConfigured(f"{name} must be <count>/<seconds> (e.g. 20/3600) or off, got {value!r}.")
+    return int(count), int(seconds)
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -83,8 +94,11 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "local-development-only-not-a-secret"  # noqa: S105 (DEBUG only)
 
+# The port `make run PORT=...` serves the site on locally. SITE_URL follows it: the uploads bucket's CORS admits
+# only SITE_URL, so a site moved to another port without it could not upload.
+PORT = env_int("PORT", 8000)
 # Where the site is reached from a browser; used for bucket CORS and e-mail links.
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 
@@ -108,6 +122,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mediahub.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -115,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "profiles.middleware.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "mediahub.middleware.RateLimitPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes must come last: it turns a lock-out raised during authentication into our lock-out page.
     "axes.middleware.AxesMiddleware",
@@ -155,6 +171,7 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "profiles.signin.SignInThrottle",  # refuses before any password is checked (see AXES_* below)
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -168,10 +185,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (site and admin): lock a username+address pair out after repeated failures, for a while.
+# Sign-in throttling (site and admin), in two layers.
+# Axes locks a username+address pair out after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_TIME. Axes has one
+# failure limit for every lock-out parameter, so locking the address alone at 5 would lock a whole office behind
+# one NAT out after five typos; the wider limits are ours (mediahub/ratelimit.py, profiles/signin.py): failed
+# sign-ins per address (spraying many usernames from one address) and per username (one account guessed at from
+# many addresses; a short window, so its owner is slowed at worst, never locked out for long).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "mediahub.ratelimit.client_ip"  # the one definition of a request's address
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -306,6 +329,8 @@ CELERY_BEAT_SCHEDULE = {
     "delete-expired-items": {"task": "uploads.delete_expired", "schedule": 600.0},
     "sweep-abandoned-uploads": {"task": "uploads.sweep_abandoned", "schedule": 3600.0},
     "reconcile-usage": {"task": "uploads.reconcile_usage", "schedule": 86400.0},
+    "resume-account-deletions": {"task": "profiles.resume_account_deletions", "schedule": 300.0},
+    "sweep-superseded-avatars": {"task": "profiles.sweep_avatars", "schedule": 3600.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------
@@ -320,11 +345,24 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mediahub <noreply@localhost>")
 
+# --- Rate limits (mediahub/ratelimit.py): "<count>/<seconds>" per caller, counted in DynamoDB ----------------
+RATE_LIMITS = {
+    "signup": env_rate("RATE_LIMIT_SIGNUP", "20/3600"),  # sign-up attempts per address
+    "upload": env_rate("RATE_LIMIT_UPLOAD", "60/60"),  # uploads started (media and avatar presigns, direct) per user
+    "share": env_rate("RATE_LIMIT_SHARE", "60/60"),  # shared-link page views and downloads per address
+    "password": env_rate("RATE_LIMIT_PASSWORD", "10/900"),  # password checks (change, account deletion) per user
+    "signin-ip": env_rate("RATE_LIMIT_SIGNIN_IP", "30/900"),  # failed sign-ins per address, any usernames
+    "signin-user": env_rate("RATE_LIMIT_SIGNIN_USER", "20/300"),  # failed sign-ins per username, any addresses
+    "api": env_rate("RATE_LIMIT_API", "600/60"),  # JSON API calls per user
+}
+
 # --- Security ---------------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 CSRF_FAILURE_VIEW = "mediahub.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (mediahub/middleware.py): on in production; tests and local checks can turn it on.
+CSP_ENABLED = env_bool("CSP_ENABLED", not DEBUG)
 if not DEBUG:
     # API Gateway terminates TLS and says so in X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

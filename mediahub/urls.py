@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/profile/avatar/complete", profile_api.avatar_complete, name="api-avatar-complete"),
     path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("uploads.urls")),
 ]
 

@@ -1,10 +1,17 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views import csrf, defaults
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for load balancers and `zappa status`: answers without touching AWS or the database."""
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """/favicon.ico, which browsers ask for on pages without our <link rel="icon"> (the admin, JSON): the static
+    file. A temporary redirect, since the file's hashed name changes with the icon."""
+    return HttpResponseRedirect(static("favicon.ico"))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 
+from mediahub.errors import Conflict
 from profiles import services
 from profiles.models import Profile
 
@@ -53,8 +54,12 @@ def profile_page(request: HttpRequest, user_id: int) -> HttpResponse:
 @permission_required(CLEAR_AVATAR, raise_exception=True)
 def avatar_clear(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(User, pk=user_id)
-    services.avatar_clear(str(user.pk))
-    messages.success(request, f"The avatar of {user.username} is cleared.")
+    try:
+        services.avatar_clear(str(user.pk))
+    except Conflict as exc:  # an upload is being processed: the avatar may change under us
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The avatar of {user.username} is cleared.")
     return redirect("admin-profile-detail", user.pk)
 
 

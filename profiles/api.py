@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, JsonResponse
 
+from mediahub import ratelimit
 from mediahub.api import api_view, errors, form_errors, json_body
 from mediahub.http import owner_id
 from profiles import services
@@ -13,6 +14,7 @@ def presign(request: HttpRequest, body: dict) -> JsonResponse:
     form = AvatarRequestForm(body)
     if not form.is_valid():
         return form_errors(form)
+    ratelimit.limit("upload", owner_id(request))
     return JsonResponse(services.avatar_presign(owner_id(request), content_type=form.cleaned_data["contentType"]))
 
 

@@ -6,4 +6,4 @@ class ProfilesConfig(AppConfig):
     verbose_name = "Profiles"
 
     def ready(self) -> None:
-        from profiles import signals  # noqa: F401 (connects the receivers)
+        from profiles import signals, signin  # noqa: F401 (connects the receivers)

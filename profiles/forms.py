@@ -9,7 +9,7 @@ from django.template import loader
 
 from profiles.models import ApiToken
 from profiles.services import accepts_as_avatar
-from uploads.forms import check_file_name
+from uploads.forms import TextField, check_file_name
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ class SignUpForm(UserCreationForm):
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(max_length=50, required=False, help_text="How others see you (50 characters).")
-    bio = forms.CharField(
+    display_name = TextField(max_length=50, required=False, help_text="How others see you (50 characters).")
+    bio = TextField(
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="500 characters."
     )
 
@@ -32,8 +32,8 @@ class ProfileForm(forms.Form):
 class AvatarRequestForm(forms.Form):
     """The avatar API's request: a plain file name and an image type mediahub accepts."""
 
-    fileName = forms.CharField(strip=False, validators=[check_file_name])  # camelCase: the API's field names
-    contentType = forms.CharField()
+    fileName = TextField(strip=False, validators=[check_file_name])  # camelCase: the API's field names
+    contentType = TextField()
 
     def clean_contentType(self) -> str:
         value = self.cleaned_data["contentType"]
@@ -57,7 +57,7 @@ class DeleteAccountForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=60, help_text="What uses it, e.g. “backup script”.")
+    name = TextField(max_length=60, help_text="What uses it, e.g. “backup script”.")
     scope = forms.ChoiceField(choices=ApiToken.SCOPES, initial=ApiToken.READ)
 
 

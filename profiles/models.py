@@ -22,6 +22,10 @@ class Profile(Model):
     avatar_renditions = JSONAttribute(null=True)  # {"64": {"width", "height", "files": {"jpg": {"key", "bytes"}}}}
     pending_avatar_key = UnicodeAttribute(null=True)  # an avatar upload that is not yet processed
     avatar_error = UnicodeAttribute(null=True)  # why the last avatar upload was refused
+    # The avatar upload's state (profiles/lifecycle.py): idle, pending or processing. Missing means idle.
+    avatar_state = UnicodeAttribute(null=True)
+    avatar_claim = UnicodeAttribute(null=True)  # the run processing pending_avatar_key, while processing
+    avatar_claimed_at = UTCDateTimeAttribute(null=True)  # when it claimed it: a stale claim may be retaken
     updated_at = UTCDateTimeAttribute(default=utcnow)
 
 
@@ -57,3 +61,18 @@ class ProfileAccess(models.Model):  # noqa: DJ008 (never instantiated, so never 
         default_permissions = ()
         verbose_name = "profile"
         permissions = [("view_profile", "Can view profiles"), ("clear_avatar", "Can clear avatars")]
+
+
+class AccountDeletion(models.Model):
+    """An account its owner asked to delete: deactivated at once, its data deleted by a background job.
+
+    Goes with the user row (CASCADE), which the job deletes last, so "no row" means the deletion is finished.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="deletion")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    total = models.PositiveIntegerField()  # media items when it was asked for, for "n of N deleted"
+    touched_at = models.DateTimeField()  # the last time a job worked on it: the sweep resumes stalled ones
+
+    def __str__(self) -> str:
+        return f"deletion of user {self.user_id}"

@@ -16,6 +16,7 @@ def _message(title: str, text: str, link_url: str = "", link_label: str = "") ->
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("delete/", views.delete_account, name="delete-account"),
+    path("delete/progress/<str:token>/", views.delete_account_progress, name="delete-account-progress"),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -26,8 +27,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
-            template_name=FORM, extra_context={"title": "Change your password", "submit_label": "Change password"}
+        views.password_checked(
+            auth_views.PasswordChangeView.as_view(
+                template_name=FORM, extra_context={"title": "Change your password", "submit_label": "Change password"}
+            )
         ),
         name="password_change",
     ),

@@ -1,16 +1,21 @@
 """Account and profile pages: sign-up, the own profile with its avatar widget, public profiles, account deletion."""
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS
+from mediahub import ratelimit
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound
 from mediahub.http import owner_id
 from profiles import services, tokens
 from profiles.forms import ApiTokenForm, DeleteAccountForm, PasswordResetForm, ProfileForm, SignUpForm
@@ -22,6 +27,8 @@ MAIL_NOT_SENT = "We could not send the e-mail; please try again later."
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST":
+        ratelimit.limit("signup", ratelimit.client_ip(request))
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -70,6 +77,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@never_cache  # the page shows the new token: no cache, proxy or back button may keep it
 def token_create(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
@@ -96,17 +104,39 @@ def public_profile(request: HttpRequest, username: str) -> HttpResponse:
     return render(request, "profiles/public.html", context)
 
 
+def password_checked(view: Callable) -> Callable:
+    """A page whose POST checks the signed-in user's password: limited per user (settings.RATE_LIMITS "password"),
+    so a stolen session cannot guess the password it lacks."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST" and request.user.is_authenticated:
+            ratelimit.limit("password", owner_id(request))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required
+@password_checked
 def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            request.user.delete()  # the pre_delete receiver removes media, avatars and the profile first
+            token = services.account_delete_request(request.user)
         except STORAGE_ERRORS:
             messages.error(request, f"Your account was not deleted. {STORAGE_DOWN}")
             return redirect("delete-account")
-        logout(request)
-        messages.success(request, "Your account and everything in it are deleted.")
-        return redirect("login")
+        logout(request)  # the account is already deactivated: every other session and token stops working too
+        return redirect("delete-account-progress", token)
     context = {"form": form, "title": "Delete your account", "submit_label": "Delete my account for good"}
     return render(request, "profiles/delete.html", context)
+
+
+def delete_account_progress(request: HttpRequest, token: str) -> HttpResponse:
+    """Signed out by now: the signed token in the address says whose deletion this is."""
+    try:
+        progress = services.account_delete_progress(token)
+    except NotFound:
+        raise Http404("No such account deletion.") from None
+    return render(request, "profiles/deletion_progress.html", {"progress": progress})

@@ -247,3 +247,17 @@ def staff_with(db) -> Callable[..., User]:
         return user
 
     return make
+
+
+# --- Rate limits (mediahub/ratelimit.py) ----------------------------------------------------------------------
+# Windows are fixed, aligned on multiples of their length: a test that counted across a boundary would see the
+# count restart. Tests therefore use a window they cannot straddle (the next boundary is in 2033).
+LONG_WINDOW = 10**9
+
+
+def rate_limits(settings, limits: dict[str, int | None]) -> None:
+    """For one test: each named scope gets LONG_WINDOW and the given count (None: the configured count)."""
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        **{scope: (count or settings.RATE_LIMITS[scope][0], LONG_WINDOW) for scope, count in limits.items()},
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
+from mediahub import ratelimit
 from mediahub.api import api_view, form_errors, json_body
 from mediahub.http import owner_id
 from uploads import selectors, services
@@ -40,6 +41,7 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
     form = UploadRequestForm(body)
     if not form.is_valid():
         return form_errors(form)
+    ratelimit.limit("upload", owner_id(request))
     data = form.cleaned_data
     ticket = services.media_create(
         owner_id=owner_id(request),

@@ -47,3 +47,14 @@ def invoke_self(task_path: str, *args: object, **kwargs: object) -> None:
         "kwargs": kwargs,
     }
     client("lambda").invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(message))
+
+
+def run_job(celery_task: str, lambda_task: str, *args: object) -> None:
+    """Run a background job soon, in whichever mode this deployment uses: the Celery task named `celery_task` on
+    a worker, or `lambda_task` (a dotted path) in an asynchronous invocation of this Lambda function."""
+    if settings.PROCESSING_MODE == "celery":
+        from mediahub.celery import app
+
+        app.send_task(celery_task, args=list(args))
+    else:
+        invoke_self(lambda_task, *args)

@@ -21,6 +21,18 @@ FILE_NAME_MAX = 255
 MAX_KEEP_DAYS = 3650
 
 
+class TextField(forms.CharField):
+    """A CharField that takes text only: a JSON body's number, list or object is refused, not stored as its repr."""
+
+    KINDS = {bool: "true or false", int: "a number", float: "a number", list: "a list", dict: "an object"}
+
+    def to_python(self, value):
+        if value is not None and not isinstance(value, str):
+            kind = self.KINDS.get(type(value), type(value).__name__)
+            raise forms.ValidationError(f"This must be text, not {kind}.", code="not_text")
+        return super().to_python(value)
+
+
 def check_file_name(value: str) -> str:
     """A plain file name: no folders, no control characters, no markup, at most 255 characters."""
     if "/" in value or "\\" in value:
@@ -56,16 +68,16 @@ def check_size(value: int) -> int:
 class MediaFieldsForm(forms.Form):
     """The name and caption a person gives an item."""
 
-    name = forms.CharField(max_length=NAME_MAX)
-    caption = forms.CharField(max_length=CAPTION_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    name = TextField(max_length=NAME_MAX)
+    caption = TextField(max_length=CAPTION_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class UploadRequestForm(MediaFieldsForm):
     """A request for a presigned upload: the file is described, not sent."""
 
     # camelCase: these are the JSON API's field names.
-    fileName = forms.CharField(strip=False, validators=[check_file_name])
-    contentType = forms.CharField(validators=[check_content_type])
+    fileName = TextField(strip=False, validators=[check_file_name])
+    contentType = TextField(validators=[check_content_type])
     size = forms.IntegerField(validators=[check_size])
     deleteAfterDays = forms.IntegerField(required=False, min_value=1, max_value=MAX_KEEP_DAYS)
 

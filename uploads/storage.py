@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO
 from urllib.parse import quote
@@ -208,14 +209,7 @@ def delete_item_objects(*, owner_id: str, media_id: str) -> None:
 
 def delete_prefix_versions(bucket: str, prefix: str) -> None:
     """Delete every version and delete marker under `prefix` (a versioned bucket keeps deleted objects otherwise)."""
-    s3 = client("s3")
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
-        versions = [
-            {"Key": v["Key"], "VersionId": v["VersionId"]}
-            for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
-        ]
-        if versions:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True})
+    delete_versions(bucket, prefix)
 
 
 def delete_prefix(bucket: str, prefix: str) -> None:
@@ -280,3 +274,35 @@ def discard_original(key: str, version_id: str | None) -> None:
         source = {"Bucket": settings.UPLOADS_BUCKET, "Key": key, **_version(version_id)}
         s3.copy_object(Bucket=settings.UPLOADS_BUCKET, Key=f"{QUARANTINE_PREFIX}{key}", CopySource=source)
     delete_prefix_versions(settings.UPLOADS_BUCKET, key)
+
+
+# --- Listing and purging by prefix (account deletion, the avatar sweep) -------------------------------------
+
+
+def list_prefix(bucket: str, prefix: str) -> Iterator[dict]:
+    """Every current object under `prefix`: ListObjectsV2's entries (Key, LastModified, Size, ...)."""
+    for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def delete_versions(bucket: str, prefix: str, *, deadline: float | None = None) -> bool:
+    """Delete every version and delete marker under `prefix`, for good. With a `deadline` (time.monotonic()),
+    stop after the page that passes it; returns whether everything under `prefix` is gone.
+
+    A plain delete in a versioned bucket only adds a delete marker and keeps the bytes as a noncurrent version
+    (recoverable until the lifecycle rule expires it): deleting an account must not leave those behind. Safe to
+    repeat: a version already gone is simply no longer listed. A key S3 could not delete (DeleteObjects reports
+    it in Errors, with HTTP 200) raises, so the caller never believes it gone.
+    """
+    s3 = client("s3")
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix):
+        versions = [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions]
+        if objects:  # a page holds at most 1,000 entries: exactly what one DeleteObjects call takes
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+            if answer.get("Errors"):
+                error = answer["Errors"][0]
+                raise ClientError({"Error": {"Code": error["Code"], "Message": error["Message"]}}, "DeleteObjects")
+        if deadline is not None and time.monotonic() > deadline and page.get("IsTruncated"):
+            return False
+    return True

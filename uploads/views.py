@@ -12,10 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, Refusal
+from mediahub import ratelimit
+from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, RateLimited, Refusal
 from mediahub.http import owner_id
 from uploads import selectors, services, sharing
 from uploads.filetypes import allowed_types
@@ -38,7 +40,9 @@ def back_url(request: HttpRequest) -> str:
 
 
 def media_page(view: Callable) -> Callable:
-    """Signed-in only; someone else's item is a 404; refusals and storage outages become messages, not 500s."""
+    """Signed-in only; someone else's item is a 404; refusals and storage outages become messages, not 500s.
+
+    A rate limit is left to the 429 page (mediahub.middleware.RateLimitPage), which says when to come back."""
 
     @login_required
     @wraps(view)
@@ -47,6 +51,8 @@ def media_page(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
         except NotFound:
             raise Http404("No such media item.") from None
+        except RateLimited:
+            raise
         except Refusal as exc:
             messages.error(request, exc.message)
         except STORAGE_ERRORS:
@@ -81,6 +87,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 def upload_form(request: HttpRequest) -> HttpResponse:
     form = DirectUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        ratelimit.limit("upload", owner_id(request))
         item = services.media_upload_direct(
             owner_id=owner_id(request),
             name=form.cleaned_data["name"],
@@ -125,6 +132,7 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
 
 
 @require_POST
+@never_cache  # the page shows the new link: no cache, proxy or back button may keep it
 @media_page
 def share(request: HttpRequest, media_id: str) -> HttpResponse:
     form = ShareForm(request.POST)
@@ -152,6 +160,7 @@ def share_revoke(request: HttpRequest, media_id: str, link_digest: str) -> HttpR
 
 def shared(request: HttpRequest, token: str) -> HttpResponse:
     """The page anyone with the link sees: no sign-in, nothing about the item unless the link still works."""
+    ratelimit.limit("share", ratelimit.client_ip(request))  # guessing tokens: 192 bits, but no free scanning
     try:
         found = sharing.open_link(token)
     except NotFound:
@@ -164,6 +173,7 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_POST
 def shared_download(request: HttpRequest, token: str) -> HttpResponse:
+    ratelimit.limit("share", ratelimit.client_ip(request))
     try:
         return redirect(sharing.shared_download_url(token))
     except NotFound:

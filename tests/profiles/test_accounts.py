@@ -3,10 +3,11 @@ import socket
 import time
 
 import pytest
+from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, rate_limits
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +153,66 @@ def test_password_change_requires_the_old_password(client, alice):
         {"old_password": PASSWORD, "new_password1": "another long pass 2", "new_password2": "another long pass 2"},
     )
     assert response.status_code == 302
+
+
+# --- Rate limits on accounts (mediahub/ratelimit.py, profiles/signin.py) ---------------------------------------
+
+
+def sign_up(client, username: str, **extra):
+    data = {"username": username, "email": f"{username}@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    return client.post(reverse("signup"), data, **extra)
+
+
+def assert_rate_limited(response, text: bytes) -> None:
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert b"Too many requests" in response.content and text in response.content
+    assert b"try again after" in response.content
+
+
+def test_the_21st_sign_up_from_one_address_is_refused_with_when_to_come_back(client, settings):
+    assert settings.RATE_LIMITS["signup"] == (20, 3600)
+    rate_limits(settings, {"signup": None})
+    for n in range(20):
+        assert sign_up(client, f"user{n}").status_code == 302
+        client.post(reverse("logout"))
+    assert_rate_limited(sign_up(client, "user20"), b"Too many sign-ups from your address")
+    assert not User.objects.filter(username="user20").exists()
+    assert sign_up(client, "user20", REMOTE_ADDR="198.51.100.2").status_code == 302  # another address is not held
+
+
+def test_spraying_usernames_from_one_address_locks_the_address(client, alice, settings):
+    rate_limits(settings, {"signin-ip": None})
+    limit = settings.RATE_LIMITS["signin-ip"][0]
+    for n in range(limit):  # one try per username: axes' username+address lock-out never trips
+        response = client.post(reverse("login"), {"username": f"victim{n}", "password": "guess"})
+        assert response.status_code == 200
+    sprayer = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    assert_rate_limited(sprayer, b"Too many failed sign-ins from your address")
+    elsewhere = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="198.51.100.3")
+    assert elsewhere.status_code == 302
+
+
+def test_a_username_guessed_at_from_many_addresses_is_slowed(client, alice, settings):
+    limit, window = settings.RATE_LIMITS["signin-user"]
+    rate_limits(settings, {"signin-user": None})
+    for n in range(limit):
+        response = client.post(reverse("login"), {"username": "alice", "password": "guess"}, REMOTE_ADDR=f"10.0.1.{n}")
+        assert response.status_code == 200
+    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.2.1")
+    assert_rate_limited(response, b"Too many failed sign-ins for this account")
+    assert window <= 300  # by default slowed for one short window, never locked out for long
+    other = client.post(reverse("login"), {"username": "bob", "password": "x"}, REMOTE_ADDR="10.0.2.1")
+    assert other.status_code == 200
+
+
+def test_guessing_the_old_password_on_password_change_is_refused(client, alice, settings):
+    rate_limits(settings, {"password": None})
+    client.force_login(alice)
+    guess = {"old_password": "guess", "new_password1": "another long pass 2", "new_password2": "another long pass 2"}
+    for _ in range(settings.RATE_LIMITS["password"][0]):
+        assert client.post(reverse("password_change"), guess).status_code == 200
+    right = {**guess, "old_password": PASSWORD}
+    assert_rate_limited(client.post(reverse("password_change"), right), b"Too many password checks")
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD)

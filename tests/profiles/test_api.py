@@ -170,3 +170,11 @@ def test_the_s3_event_processes_avatars_too(alice_client, alice):
 
 def test_anonymous_avatar_calls_get_401(client):
     assert post_json(client, "/api/profile/avatar", {}).status_code == 401
+
+
+def test_completing_a_key_never_handed_out_is_a_conflict_not_a_crash(client, bob):
+    client.force_login(bob)  # no profile yet: it is made on first read
+    key = f"avatars/{bob.pk}/{'0' * 32}.jpg"
+    response = post_json(client, "/api/profile/avatar/complete", {"key": key})
+    assert response.status_code == 409
+    assert "no longer the one in progress" in response.json()["errors"]["status"][0]

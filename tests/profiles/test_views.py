@@ -1,11 +1,17 @@
+from datetime import timedelta
+
 import pytest
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core import signing
 
 from mediahub.aws import client as aws_client
-from profiles.models import Profile
-from tests.conftest import PASSWORD, create_and_upload, jpeg_bytes, post_json
+from profiles import services, tokens
+from profiles.models import ApiToken, Profile
+from tests.conftest import PASSWORD, create_and_upload, jpeg_bytes, rate_limits
 from tests.profiles.test_api import change_avatar
+from tests.profiles.test_services import account_with_everything, assert_nothing_left
 from uploads.models import MediaItem
 
 pytestmark = pytest.mark.django_db
@@ -70,35 +76,71 @@ def test_account_deletion_needs_the_password(client, alice):
     assert User.objects.filter(pk=alice.pk).exists()
 
 
-def test_account_deletion_leaves_nothing_behind(client, alice, bob):
+def test_account_deletion_leaves_nothing_behind_and_says_so_when_it_is_true(client, alice, bob, settings, monkeypatch):
     client.force_login(bob)
     bobs = create_and_upload(client, jpeg_bytes(), name="bob's")
-    client.force_login(alice)
-    for n in range(2):
-        body = create_and_upload(client, jpeg_bytes(), name=f"alice {n}")
-        post_json(client, f"/api/media/{body['id']}/complete")
-    change_avatar(client, jpeg_bytes())
-    uid = str(alice.pk)
+    uid = account_with_everything(client, alice, settings)
+    # Lambda mode outside Lambda runs the asynchronous invocation here and now, as Zappa's @task does.
+    settings.PROCESSING_MODE = "lambda"
+    monkeypatch.setattr(services, "DELETION_SETTLE", timedelta(0))
 
     response = client.post("/accounts/delete/", {"password": PASSWORD}, follow=True)
-    assert "Your account and everything in it are deleted." in response.content.decode()
-    assert not User.objects.filter(pk=alice.pk).exists()
-    assert list(MediaItem.by_owner.query(uid)) == []
-    with pytest.raises(Profile.DoesNotExist):
-        Profile.get(uid)
-    for bucket in (settings.UPLOADS_BUCKET, settings.RENDITIONS_BUCKET):
-        for prefix in (f"uploads/{uid}/", f"renditions/{uid}/", f"avatars/{uid}/"):
-            assert "Contents" not in aws_client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
+    page = response.content.decode()
+    assert "Account deleted" in page
+    assert "Nothing of your account is left." in page
+    assert_nothing_left(uid)
     assert MediaItem.get(bobs["id"]).name == "bob's"  # other people's things stay
 
 
-def test_deleting_a_user_in_the_admin_removes_their_data_too(client, alice, staff):
+def test_account_deletion_signs_out_at_once_and_shows_its_progress(client, alice, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services.dispatch, "run_job", lambda *args: queued.append(args))
     client.force_login(alice)
-    create_and_upload(client, jpeg_bytes())
+    for _ in range(3):
+        create_and_upload(client, jpeg_bytes())
+    token = tokens.token_create(alice, name="script", scope=ApiToken.WRITE)[1]
+
+    response = client.post("/accounts/delete/", {"password": PASSWORD})
+    progress = response["Location"]
+    assert queued == [(services.DELETE_TASK, services.DELETE_LAMBDA_TASK, alice.pk)]
+    assert client.get("/profile/").status_code == 302  # signed out
+    signing_in = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    assert signing_in.status_code == 200  # the form again, not a redirect: the account is deactivated
+    assert client.get("/profile/").status_code == 302
+    assert client.get("/api/media/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
+    assert "0 of 3</strong>" in client.get(progress).content.decode()
+
+    assert services.account_delete_run(alice.pk) == "settling"
+    page = client.get(progress).content.decode()
+    assert "3 of 3</strong>" in page
+    assert "a last check runs" in page
+    monkeypatch.setattr(services, "DELETION_SETTLE", timedelta(0))
+    assert services.account_delete_run(alice.pk) == "deleted"
+    assert "Nothing of your account is left." in client.get(progress).content.decode()
+
+
+def test_a_made_up_or_active_accounts_progress_page_is_404(client, alice):
+    assert client.get("/accounts/delete/progress/made-up/").status_code == 404
+    active = signing.dumps(alice.pk, salt=services.PROGRESS_SALT)
+    assert client.get(f"/accounts/delete/progress/{active}/").status_code == 404
+
+
+def test_account_deletion_with_storage_down_keeps_the_account(client, alice, monkeypatch):
+    def down(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "later"}}, "Query")
+
+    monkeypatch.setattr(services.MediaItem.by_owner, "count", down)
+    client.force_login(alice)
+    response = client.post("/accounts/delete/", {"password": PASSWORD}, follow=True)
+    assert "Your account was not deleted." in response.content.decode()
+    assert User.objects.get(pk=alice.pk).is_active
+
+
+def test_deleting_a_user_in_the_admin_removes_their_data_too(client, alice, staff, settings):
+    uid = account_with_everything(client, alice, settings)
     client.force_login(staff)
     client.post(f"/admin/auth/user/{alice.pk}/delete/", {"post": "yes"})
-    assert not User.objects.filter(pk=alice.pk).exists()
-    assert list(MediaItem.by_owner.query(str(alice.pk))) == []
+    assert_nothing_left(uid)
 
 
 def test_admin_lists_profiles_and_clears_an_avatar(client, alice, staff):
@@ -120,3 +162,21 @@ def test_admin_lists_profiles_and_clears_an_avatar(client, alice, staff):
 def test_profile_admin_is_staff_only(client, alice):
     client.force_login(alice)
     assert client.get("/admin/profiles/").status_code == 302
+
+
+def test_guessing_the_password_on_account_deletion_is_refused(client, alice, settings):
+    rate_limits(settings, {"password": None})
+    client.force_login(alice)
+    for _ in range(settings.RATE_LIMITS["password"][0]):
+        assert "That is not your password." in client.post("/accounts/delete/", {"password": "guess"}).content.decode()
+    response = client.post("/accounts/delete/", {"password": PASSWORD})
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert "Too many password checks" in response.content.decode()
+    assert User.objects.filter(pk=alice.pk).exists()
+
+
+def test_the_page_showing_a_new_api_token_is_never_stored(client, alice):
+    client.force_login(alice)
+    response = client.post("/profile/tokens/", {"name": "backup script", "scope": "read"})
+    assert response.status_code == 200 and 'data-testid="new-token"' in response.content.decode()
+    assert "no-store" in response["Cache-Control"]

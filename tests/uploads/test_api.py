@@ -7,7 +7,7 @@ import requests
 from django.conf import settings
 
 from mediahub.aws import client as aws_client
-from tests.conftest import create_and_upload, jpeg_bytes, post_json, upload_to_s3
+from tests.conftest import create_and_upload, jpeg_bytes, post_json, rate_limits, upload_to_s3
 from tests.uploads.test_processing import process
 from uploads import quota, storage
 from uploads.models import MediaItem, Status
@@ -298,3 +298,64 @@ def test_reposting_the_presigned_fields_after_complete_never_replaces_what_is_se
     listed = aws_client("s3").list_object_versions(Bucket=settings.UPLOADS_BUCKET, Prefix=item.object_key)
     assert [v["VersionId"] for v in listed["Versions"]] == [MediaItem.get(body["id"]).version_id]
     assert alice_client.get(f"/api/media/{body['id']}").json()["status"] == "ready"
+
+
+# --- Hardening: body size, field types, rate limits -----------------------------------------------------------
+
+UPLOAD = {"fileName": "photo.jpg", "contentType": "image/jpeg", "size": 10, "name": "A photo"}
+
+
+def test_a_10_mb_json_body_is_a_json_400_saying_it_is_too_large(alice_client):
+    body = json.dumps({**UPLOAD, "caption": "x" * (10 * 1024 * 1024)}).encode()
+    for url in ("/api/media/", "/api/profile/avatar"):
+        response = alice_client.post(url, body, content_type="application/json")
+        assert (response.status_code, response["Content-Type"]) == (400, "application/json")
+        assert response.json()["errors"]["body"] == ["The body is larger than 2.5 MB, the most this API reads."]
+
+
+@pytest.mark.parametrize("value", [{"x": [1]}, ["a"], 5, 1.5, True], ids=["object", "list", "int", "float", "bool"])
+@pytest.mark.parametrize("field", ["name", "caption", "fileName", "contentType"])
+def test_text_fields_refuse_json_that_is_not_a_string(alice_client, field, value):
+    response = post_json(alice_client, "/api/media/", {**UPLOAD, field: value})
+    assert response.status_code == 400
+    assert response.json()["errors"][field][0].startswith("This must be text, not ")
+
+
+def test_a_dict_name_is_refused_on_patch_and_never_stored(alice_client):
+    media_id = post_json(alice_client, "/api/media/", UPLOAD).json()["id"]
+    response = post_json(alice_client, f"/api/media/{media_id}", {"name": {"x": [1]}}, method="patch")
+    assert response.json() == {"errors": {"name": ["This must be text, not an object."]}}
+    response = post_json(alice_client, f"/api/media/{media_id}", {"caption": [1]}, method="patch")
+    assert response.json() == {"errors": {"caption": ["This must be text, not a list."]}}
+    assert alice_client.get(f"/api/media/{media_id}").json()["name"] == "A photo"
+
+
+def test_the_avatar_request_refuses_non_string_fields(alice_client):
+    response = post_json(alice_client, "/api/profile/avatar", {"fileName": {"a": 1}, "contentType": 7})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"fileName", "contentType"}
+
+
+def test_presigns_past_the_limit_are_429_with_retry_after(alice_client, settings):
+    rate_limits(settings, {"upload": 5})
+    for _ in range(3):
+        assert post_json(alice_client, "/api/media/", UPLOAD).status_code == 201
+    for _ in range(2):  # avatars count toward the same limit
+        avatar = {"fileName": "me.jpg", "contentType": "image/jpeg"}
+        assert post_json(alice_client, "/api/profile/avatar", avatar).status_code == 200
+    for url, payload in (("/api/media/", UPLOAD), ("/api/profile/avatar", avatar)):
+        response = post_json(alice_client, url, payload)
+        assert (response.status_code, response["Content-Type"]) == (429, "application/json")
+        assert int(response["Retry-After"]) > 0
+        assert response.json()["errors"]["rate"][0].startswith("Too many uploads started: the limit is 5 per ")
+    assert len(alice_client.get("/api/media/").json()["items"]) == 3
+
+
+def test_api_calls_past_the_per_caller_limit_are_429(alice_client, bob, client, settings):
+    rate_limits(settings, {"api": 3})
+    for _ in range(3):
+        assert alice_client.get("/api/media/").status_code == 200
+    response = alice_client.get("/api/media/")
+    assert response.status_code == 429 and "Too many API calls" in response.json()["errors"]["rate"][0]
+    alice_client.force_login(bob)
+    assert alice_client.get("/api/media/").status_code == 200  # per caller

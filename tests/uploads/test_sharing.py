@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from mediahub.hashing import token_digest
-from tests.conftest import create_and_upload, post_json
+from tests.conftest import create_and_upload, post_json, rate_limits
 from tests.images import camera_jpeg
 from tests.uploads.test_processing import process
 from uploads.models import MediaItem, ShareLink, utcnow
@@ -137,3 +137,21 @@ def test_deleting_the_item_removes_its_links(client, ready_id):
     client.post(f"/media/{ready_id}/delete/")
     client.logout()
     assert client.get(path_of(url)).status_code == 404
+
+
+def test_guessing_share_tokens_from_one_address_is_refused(client, ready_id, settings):
+    url = share(client, ready_id)
+    rate_limits(settings, {"share": 5})
+    client.logout()
+    for _ in range(5):
+        assert client.get(f"/s/{'A' * 32}/").status_code == 404
+    guessed = client.get(path_of(url))  # even a real link: the address has used up its tries
+    assert guessed.status_code == 429 and int(guessed["Retry-After"]) > 0
+    assert "Too many visits to shared links from your address" in guessed.content.decode()
+    assert client.post(path_of(url) + "download/").status_code == 429
+    assert client.get(path_of(url), REMOTE_ADDR="198.51.100.4").status_code == 200
+
+
+def test_the_page_showing_a_new_share_link_is_never_stored(client, ready_id):
+    response = client.post(f"/media/{ready_id}/share/", {"expires": "1d"})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]

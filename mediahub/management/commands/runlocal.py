@@ -6,17 +6,22 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mediahub.localaws import ensure_running
+from mediahub.bootstrap import bootstrap
+from mediahub.localaws import endpoint_address, ensure_running
 
 
 class Command(BaseCommand):
     help = "Run the whole app locally: the local AWS, a Celery worker and runserver; Ctrl-C stops them all."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000", help="Where runserver listens.")
+        parser.add_argument(
+            "--addr", default=f"127.0.0.1:{settings.PORT}", help="Where runserver listens (default: PORT)."
+        )
 
     def handle(self, *args, addr: str, **options) -> None:
         children = [p for p in [ensure_running()] if p is not None]
+        if not children and endpoint_address(settings.AWS_ENDPOINT_URL or ""):
+            bootstrap()  # it was already running: give its uploads bucket the CORS of this SITE_URL
         manage = str(settings.BASE_DIR / "manage.py")
         celery = [sys.executable, "-m", "celery", "-A", "mediahub"]
         children.append(subprocess.Popen([*celery, "worker", "--concurrency", "2", "-l", "info"]))
