@@ -14,10 +14,23 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The pages' JavaScript: npm packages (frontend/package-lock.json) bundled by esbuild into static/build/, which
+# Django's static files (WhiteNoise) serve. Neither node_modules nor the bundle is in the repository.
+.PHONY: assets
+ASSETS := static/build/upload.js
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ASSETS): frontend/node_modules/.installed $(wildcard frontend/src/*/*.js)
+	cd frontend && npm run --silent build
+
+assets: $(ASSETS)
+
 # `make run PORT=8001` serves the site on another port; SITE_URL (and so the uploads bucket's CORS) follows it.
 # The local AWS keeps its state under .data/localaws/ across restarts.
 PORT ?= 8000
-run: install
+run: install assets
 	$(PY) manage.py migrate --noinput
 	PORT=$(PORT) $(PY) manage.py runlocal
 
@@ -46,7 +59,7 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install browser services lint
+test: install assets browser services lint
 	$(VENV)/bin/pytest
 
 bench: install
@@ -58,7 +71,7 @@ bench: install
 # Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy).
 .PHONY: package deploy update
 STAGE ?= production
-package: install
+package: install assets
 	$(PY) -m deploy.build $(STAGE)
 
 deploy update: package

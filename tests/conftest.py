@@ -153,6 +153,9 @@ def browser() -> Iterator:
     """Debian's headless Chromium driven by Playwright (never Playwright's own browser download)."""
     from playwright.sync_api import sync_playwright
 
+    if not (ROOT / "static" / "build" / "upload.js").exists():
+        pytest.exit("The pages' JavaScript is not built: run `make assets` (make test does).", returncode=2)
+
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make here are still sync.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:

@@ -99,8 +99,7 @@ def upload_form(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "accept": ",".join(allowed_types()),
-        # The page's uploader sends one presigned POST; until it uploads in parts, larger files go through the API.
-        "max_size": settings.MULTIPART_THRESHOLD,
+        "max_size": settings.MAX_UPLOAD_SIZE,
         "direct_max_size": direct_upload_limit(),
     }
     return render(request, "uploads/upload.html", context)
