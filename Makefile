@@ -19,6 +19,7 @@ install: $(VENV)/.installed
 .PHONY: assets
 ASSETS := static/build/upload.js
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 

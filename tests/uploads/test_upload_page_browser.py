@@ -120,24 +120,22 @@ def test_twenty_photos_go_several_at_once_and_each_row_ends_done(upload_page, al
     assert sorted(item.file_name for item in items_of(alice)) == [f"photo-{i:02}.jpg" for i in range(20)]
 
 
-def test_files_added_later_join_the_queue_instead_of_replacing_it(upload_page, tmp_path):
+def test_files_picked_dropped_and_pasted_join_the_queue_instead_of_replacing_it(upload_page, tmp_path):
     page = upload_page
-    first, second, third = photos(tmp_path, 3)
+    first, second = photos(tmp_path, 2)
     page.set_input_files("input[type=file]", str(first))
     page.set_input_files("input[type=file]", [str(second), str(first)])  # the same file again is added once
-    page.evaluate(
-        """async (name) => {
-            const data = new DataTransfer();
-            data.items.add(new File([new Uint8Array([255, 216, 255, 224])], name, { type: "image/jpeg" }));
-            document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data }));
-        }""",
-        third.name,
-    )
-    assert [rows(page).nth(i).locator(".file-name").inner_text() for i in range(3)] == [
-        first.name,
-        second.name,
-        third.name,
-    ]
+    add_in_page = """([how, name]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array([255, 216, 255, 224])], name, { type: "image/jpeg" }));
+        if (how === "paste") document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data }));
+        else document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true }));
+    }"""
+    page.evaluate(add_in_page, ["drop", "dropped.jpg"])
+    page.evaluate(add_in_page, ["paste", "pasted.jpg"])
+    page.get_by_test_id("file-row").nth(3).wait_for()
+    names = rows(page).locator(".file-name").all_inner_texts()
+    assert names == [first.name, second.name, "dropped.jpg", "pasted.jpg"]
 
 
 def test_each_file_gets_its_own_name_and_caption_and_the_batch_fills_the_rest(upload_page, alice, tmp_path):
@@ -251,6 +249,12 @@ def test_pause_stops_the_bytes_and_resume_continues_from_the_parts_stored(upload
     page.set_input_files("input[type=file]", str(video))
     page.click("#upload-button")
     wait_for_progress(page, video.name, 30)
+    assert re.search(
+        r"\d+% · [\d.]+ MB of 120\.0 MB · [\d.]+ [MKG]B/s · \w+ left", row_of(page, video.name).inner_text()
+    )
+    assert re.search(
+        r"0 of 1 uploaded · [\d.]+ MB of 120\.0 MB · [\d.]+ [MKG]B/s", page.get_by_test_id("overall").inner_text()
+    )
     page.get_by_role("button", name=f"Pause {video.name}").click()
     wait_for_text(row_of(page, video.name), "Paused at")
     sent = len(page.traffic.part_puts)

@@ -122,6 +122,10 @@ export default class MediahubUploader extends BasePlugin {
     const json = { fileName: file.name, contentType: file.type, size: file.size, name, caption, deleteAfterDays };
     const { body } = await this.call(this.endpoint, { json, signal });
     const state = { id: body.id, sent: { name, caption }, ...(body.multipart ?? {}) };
+    if (!this.uppy.getFile(id)) {
+      await this.discard(state); // cancelled while the item was being created
+      throw new DOMException("Aborted", "AbortError");
+    }
     // The POST's policy is kept in memory only; after a reload an interrupted POST starts over.
     this.uppy.setFileState(id, { mediahub: { ...state, upload: undefined } });
     return { ...state, upload: body.upload, fresh: true };
@@ -148,7 +152,9 @@ export default class MediahubUploader extends BasePlugin {
   async sendParts(id, state, signal) {
     const file = this.uppy.getFile(id);
     const done = new Map(); // part number -> bytes sent
-    for (const part of await this.storedParts(state, file.size, signal)) done.set(part.partNumber, part.size);
+    const stored = await this.storedParts(state, file.size, signal);
+    if (stored === null) return; // completed already (the answer to an earlier complete was lost): complete says so
+    for (const part of stored) done.set(part.partNumber, part.size);
     const todo = [];
     for (let n = 1; n <= state.partCount; n++) if (!done.has(n)) todo.push(n);
     const report = () => this.progress(id, [...done.values()].reduce((a, b) => a + b, 0));
@@ -179,7 +185,8 @@ export default class MediahubUploader extends BasePlugin {
       state.fresh = false;
       return [];
     }
-    const { body } = await this.call(`${this.endpoint}${state.id}/parts`, { method: "GET", signal });
+    const { status, body } = await this.call(`${this.endpoint}${state.id}/parts`, { method: "GET", signal, ok: [409] });
+    if (status === 409) return null;
     return body.parts.filter((part) => {
       const [start, end] = partRange(state, part.partNumber, size);
       return part.size === end - start;
