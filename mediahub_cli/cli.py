@@ -112,3 +112,8 @@ def summary(outcomes: list[upload.Outcome]) -> int:
         print("Files not uploaded are listed above with the reason; fix them and run the same command again.")
         return SOME_FAILED
     return OK
+
+
+def main_exit() -> None:
+    """The `mediahub` command that `pip install` makes."""
+    sys.exit(main())
