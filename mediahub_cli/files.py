@@ -45,11 +45,15 @@ class LocalFile:
 
     @property
     def shown(self) -> str:
-        """The path as the person typed it (relative to the current folder when inside it)."""
-        try:
-            return str(self.path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(self.path)
+        return shown(self.path)
+
+
+def shown(path: Path) -> str:
+    """A path as a person reads it: relative to the current folder when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def sniff(head: bytes) -> str | None:

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from mediahub_cli import api, naming, transfer
 from mediahub_cli.api import Api, ApiError
-from mediahub_cli.files import LocalFile, Unsendable, discover, inspect, part_checksum, sha256_hex
+from mediahub_cli.files import LocalFile, Unsendable, discover, inspect, part_checksum, sha256_hex, shown
 from mediahub_cli.state import State
 
 UPLOADED, PRESENT, FAILED = "uploaded", "present", "failed"
@@ -105,7 +105,7 @@ def gather(paths: list[str], run: Run) -> list[LocalFile]:
         try:
             candidates.append(inspect(path, root))
         except Unsendable as exc:
-            run.report(Outcome(LocalFile(path, root, 0, 0, "").shown, FAILED, str(exc)))
+            run.report(Outcome(shown(path), FAILED, str(exc)))
     return candidates
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from django.conf import settings
