@@ -68,7 +68,15 @@ class Run:
     def file_bar(self, local: LocalFile) -> Iterator[Callable[[int], None]]:
         """A bar for one file under the overall one; yields the function that advances both."""
         disable = self.bar.disable if self.bar is not None else True
-        bar = tqdm(desc=local.path.name[:30], total=local.size, unit="B", unit_scale=True, leave=False, disable=disable)
+        bar = tqdm(
+            desc=local.path.name[:30],
+            total=local.size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            leave=False,
+            disable=disable,
+        )
 
         def advance(n: int) -> None:
             with self.lock:
