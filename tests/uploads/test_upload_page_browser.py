@@ -129,7 +129,8 @@ def test_files_picked_dropped_and_pasted_join_the_queue_instead_of_replacing_it(
         const data = new DataTransfer();
         data.items.add(new File([new Uint8Array([255, 216, 255, 224])], name, { type: "image/jpeg" }));
         if (how === "paste") document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data }));
-        else document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true }));
+        const drop = new DragEvent("drop", { dataTransfer: data, bubbles: true });
+        if (how === "drop") document.getElementById("dropzone").dispatchEvent(drop);
     }"""
     page.evaluate(add_in_page, ["drop", "dropped.jpg"])
     page.evaluate(add_in_page, ["paste", "pasted.jpg"])
