@@ -220,12 +220,15 @@ def delete_prefix(bucket: str, prefix: str) -> None:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
-def download_url(key: str, *, file_name: str, content_type: str, version_id: str | None = None) -> str:
-    """A 60-second link that saves the original (the pinned version) as an attachment under its original name."""
+def download_url(
+    key: str, *, file_name: str, content_type: str, version_id: str | None = None, bucket: str | None = None
+) -> str:
+    """A 60-second link that saves the original (the pinned version) as an attachment under its original name;
+    with `bucket`, an object of that bucket (a share link's copy without location, in the renditions bucket)."""
     params = {"response-content-disposition": attachment_header(file_name), "response-content-type": content_type}
     if version_id:
         params["versionId"] = version_id
-    return presigned_get(settings.UPLOADS_BUCKET, key, expires=60, params=params)
+    return presigned_get(bucket or settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
 def attachment_header(file_name: str) -> str:
