@@ -174,7 +174,9 @@ def _header_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """The segments between SOI and the first SOS, as (marker code, body), and where that SOS starts."""
     segments, pos = [], 2
     while True:
-        if pos >= len(data) or data[pos] != 0xFF:
+        if pos >= len(data):
+            raise Unstrippable("The JPEG ends before its picture data.")
+        if data[pos] != 0xFF:
             raise Unstrippable("A JPEG segment does not start where the one before it ends.")
         start = pos
         while pos < len(data) and data[pos] == 0xFF:  # fill bytes before a marker are allowed
