@@ -216,4 +216,5 @@ def _served_url(link: ShareLink, item: MediaItem) -> str:
     count_download(item)
     name = item.file_name if link.serves == COPY else f"{item.file_name.rsplit('.', 1)[0] or 'download'}.jpg"
     content_type = item.detected_type if link.serves == COPY else "image/jpeg"
-    return storage.download_url(link.copy_key, file_name=name, content_type=content_type, bucket=settings.RENDITIONS_BUCKET)
+    bucket = settings.RENDITIONS_BUCKET
+    return storage.download_url(link.copy_key, file_name=name, content_type=content_type, bucket=bucket)

@@ -51,7 +51,7 @@ def test_a_stranger_downloads_a_shared_photo_without_its_gps(page, browser, live
         with shared.expect_download() as download_info:
             shared.get_by_test_id("shared-download").click()
         download = download_info.value
-        downloaded = open(download.path(), "rb").read()
+        downloaded = download.path().read_bytes()
     finally:
         stranger.close()
     original = aws.client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=ready_photo.object_key)["Body"].read()
