@@ -192,7 +192,8 @@ class ShareForm(forms.Form):
     original = forms.BooleanField(
         required=False,
         label="Share the original as it is (with its location, if it has one)",
-        help_text="Otherwise the link shares a copy without location data.",
+        help_text="Otherwise the link shares a copy without location data (a video that records a place can only "
+        "be shared as the original).",
     )
 
     def clean(self) -> dict:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Callable
 
 COPYABLE = ("image/jpeg", "image/png", "image/webp", "image/gif")
 
@@ -311,3 +312,38 @@ def check_gif(data: bytes) -> bytes:
     if b"XMP DataXMP" in data:
         raise Unstrippable("The GIF carries XMP metadata.")
     return data
+
+
+# --- MP4 / QuickTime: found, not removed -----------------------------------------------------------------------------
+
+ISO_VIDEO_TYPES = ("video/mp4", "video/quicktime")
+# Where these containers record a place: QuickTime/3GPP user data (©xyz), 3GPP's loci box, Apple's metadata key.
+_ISO_PLACE = re.compile(rb"\xa9xyz|loci|com\.apple\.quicktime\.location")
+_MAX_TOP_BOXES = 64
+MAX_MOOV_BYTES = 16 * 1024 * 1024
+
+
+def video_names_a_place(read: Callable[[int, int], bytes], size: int) -> bool:
+    """Whether an MP4 or QuickTime file records where it was filmed, reading only box headers and its `moov`
+    (`read(offset, length)` is a ranged read): a few kilobytes to a few megabytes of a file of any size.
+
+    Raises Unstrippable when it cannot tell (no `moov`, a damaged box, a `moov` past MAX_MOOV_BYTES)."""
+    offset = 0
+    for _ in range(_MAX_TOP_BOXES):
+        if offset + 8 > size:
+            break
+        header = read(offset, 16)
+        length, kind = struct.unpack_from(">I4s", header)
+        header_length = 8
+        if length == 1:
+            length, header_length = struct.unpack_from(">Q", header, 8)[0], 16
+        elif length == 0:
+            length = size - offset
+        if length < header_length:
+            raise Unstrippable("A box of the video is damaged.")
+        if kind == b"moov":
+            if length > MAX_MOOV_BYTES:
+                raise Unstrippable("The video's index is too large to check.")
+            return _ISO_PLACE.search(read(offset, length)) is not None
+        offset += length
+    raise Unstrippable("The video has no index (moov) where it should be.")

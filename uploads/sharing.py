@@ -42,7 +42,7 @@ SERVES_TEXT = {
 SERVES_LABEL = {COPY: "Copy without location", LARGE: "JPEG without location", ORIGINAL: "Original"}
 # Kinds whose location mediahub cannot take out and that have no rendition to share instead.
 AS_THEY_ARE = {
-    "video": "mediahub cannot take location data out of videos yet; the original is shared.",
+    "video": "mediahub cannot look for location data in this kind of video; the original is shared.",
     "document": "Documents are shared as they are.",
 }
 
@@ -118,8 +118,12 @@ def _still_there(item: MediaItem, served: Served) -> None:
 
 def location_free(item: MediaItem) -> Served:
     """What a link without location serves for this item: a copy of the original without it (JPEG, PNG, WebP,
-    GIF), else the large rendition (which carries no metadata at all), else, for kinds with neither, the original."""
+    GIF), else the large rendition (which carries no metadata at all). An MP4 or QuickTime video is shared as it
+    is if it records no place, and refused (Conflict: share the original by choice) if it may; other videos and
+    documents are shared as they are, with a note saying so."""
     content_type = item.detected_type or item.declared_type
+    if content_type in locationfree.ISO_VIDEO_TYPES:
+        return _video(item)
     if family(content_type) != "image":
         return Served(ORIGINAL, note=AS_THEY_ARE[family(content_type)])
     if content_type not in locationfree.COPYABLE:
@@ -136,6 +140,25 @@ def location_free(item: MediaItem) -> Served:
     key = f"{storage.rendition_prefix(item.owner_id, item.id)}{COPY_NAME}.{allowed_types()[content_type]}"
     storage.put_rendition(key, data, content_type=content_type, cache_control="private, no-cache")
     return Served(COPY, key)
+
+
+def _video(item: MediaItem) -> Served:
+    """An MP4 or QuickTime video is shared as it is only if it records no place; mediahub cannot take one out."""
+
+    def read(offset: int, length: int) -> bytes:
+        return storage.read_original_range(item.object_key, offset, length, item.version_id)
+
+    try:
+        placed = locationfree.video_names_a_place(read, item.size)
+    except locationfree.Unstrippable as exc:
+        log.info("item %s: cannot tell whether the video records a place (%s)", item.id, exc)
+        placed = True
+    if placed:
+        raise Conflict(
+            "This video may record where it was filmed, and mediahub cannot take that out of a video yet. "
+            "To share it anyway, tick “Share the original as it is”."
+        )
+    return Served(ORIGINAL, note="The video records no location; the original is shared.")
 
 
 def _large(item: MediaItem, why: str) -> Served:

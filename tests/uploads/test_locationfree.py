@@ -263,3 +263,57 @@ def test_gps_is_removed_from_every_ifd_that_points_to_one():
     tiff = bytearray(camera_exif().tobytes()[6:])
     assert locationfree.strip_tiff_gps(tiff) is True
     assert locationfree.strip_tiff_gps(tiff) is False  # nothing left to remove
+
+
+# --- MP4 / QuickTime -------------------------------------------------------------------------------------------------
+
+
+def box(kind: bytes, body: bytes = b"") -> bytes:
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+def mp4(*moov: bytes, mdat: bytes = b"\x00" * 5000) -> bytes:
+    """ftyp, the media data, then the index (moov) last, as cameras write it."""
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + box(b"mdat", mdat) + box(b"moov", b"".join(moov))
+
+
+def reader(data: bytes, reads: list | None = None):
+    def read(offset: int, length: int) -> bytes:
+        if reads is not None:
+            reads.append(length)
+        return data[offset : offset + length]
+
+    return read
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        box(b"udta", box(b"\xa9xyz", b"\x00\x12\x15\xc7+52.3702+004.8952/")),
+        box(b"udta", box(b"loci", b"\x00" * 20)),
+        box(b"meta", box(b"keys", b"\x00" * 8 + b"mdtacom.apple.quicktime.location.ISO6709")),
+    ],
+)
+def test_a_video_that_records_where_it_was_filmed_is_found_out(place):
+    data = mp4(box(b"mvhd", b"\x00" * 100), place)
+    reads = []
+    assert locationfree.video_names_a_place(reader(data, reads), len(data)) is True
+    assert sum(reads) < 200 + len(place)  # headers and the index, never the media data
+
+
+def test_a_video_without_a_place_is_found_clean_even_behind_a_64_bit_box():
+    large_mdat = struct.pack(">I4sQ", 1, b"mdat", 16 + 3000) + b"\x00" * 3000
+    data = box(b"ftyp", b"isom") + large_mdat + box(b"moov", box(b"mvhd", b"\x00" * 100))
+    assert locationfree.video_names_a_place(reader(data), len(data)) is False
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (box(b"ftyp", b"isom") + box(b"mdat", b"\x00" * 100), "no index"),
+        (box(b"ftyp", b"isom") + struct.pack(">I4s", 4, b"mdat"), "damaged"),
+    ],
+)
+def test_a_video_whose_index_cannot_be_read_is_refused(data, reason):
+    with pytest.raises(Unstrippable, match=reason):
+        locationfree.video_names_a_place(reader(data), len(data))

@@ -13,6 +13,7 @@ from mediahub.errors import Conflict
 from mediahub.hashing import token_digest
 from tests.conftest import create_and_upload, post_json, rate_limits
 from tests.images import camera_exif, camera_jpeg, progressive_jpeg
+from tests.uploads.test_locationfree import box, mp4
 from tests.uploads.test_processing import process
 from uploads import sharing, storage
 from uploads.models import MediaItem, ShareLink, utcnow
@@ -259,7 +260,7 @@ def test_deleting_the_item_deletes_its_location_free_copy(client, ready_id):
 @pytest.mark.parametrize(
     ("content_type", "serves", "note"),
     [
-        ("video/mp4", "original", "cannot take location data out of videos"),
+        ("video/webm", "original", "cannot look for location data in this kind of video"),
         ("application/pdf", "original", "Documents are shared as they are."),
         ("image/avif", "large", "cannot take location data out of image/avif files"),
     ],
@@ -281,3 +282,22 @@ def test_an_image_with_neither_copy_nor_rendition_cannot_be_shared_without_locat
 def test_the_page_of_a_new_link_has_a_copy_button(client, ready_id):
     page = client.post(f"/media/{ready_id}/share/", {"expires": "1d"}).content.decode()
     assert 'data-copy="share-url"' in page and 'aria-live="polite"' in page and "js/copy.js" in page
+
+
+def stored_video(data: bytes) -> MediaItem:
+    """A ready video item whose original is in the uploads bucket (processing is not what this is about)."""
+    item = MediaItem("0" * 32, owner_id="o", detected_type="video/mp4", declared_type="video/mp4", size=len(data))
+    item.object_key = "uploads/o/" + "0" * 32 + "/original.mp4"
+    aws.client("s3").put_object(Bucket=settings.UPLOADS_BUCKET, Key=item.object_key, Body=data)
+    return item
+
+
+def test_a_video_that_records_a_place_is_shared_only_as_the_original_by_choice():
+    placed = stored_video(mp4(box(b"udta", box(b"\xa9xyz", b"\x00\x12\x15\xc7+52.3702+004.8952/"))))
+    with pytest.raises(Conflict, match="tick “Share the original as it is”"):
+        sharing.location_free(placed)
+
+
+def test_a_video_that_records_no_place_is_shared_as_it_is():
+    served = sharing.location_free(stored_video(mp4()))
+    assert served.serves == "original" and "records no location" in served.note
