@@ -34,7 +34,15 @@ def png_header(width: int, height: int) -> io.BytesIO:
 
 def camera_jpeg(**options) -> io.BytesIO:
     """A photo as a phone writes it: camera EXIF, a GPS position, an ICC profile and XMP. `options` go to save()."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    return encoded(photo((600, 400)), "JPEG", exif=camera_exif().tobytes(), icc_profile=srgb, xmp=xmp, **options)
+
+
+def camera_exif(endian: str = "<") -> Image.Exif:
+    """A phone's EXIF: make, model, lens, time taken, and a GPS position (52°22'12" N, 4°53'42" E)."""
     exif = Image.Exif()
+    exif.endian = endian
     exif[ExifTags.Base.Make] = "Canon\0\0\0"
     exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
     exif.get_ifd(ExifTags.IFD.Exif).update(
@@ -48,9 +56,7 @@ def camera_jpeg(**options) -> io.BytesIO:
             ExifTags.GPS.GPSLongitude: (4.0, 53.0, 42.0),
         }
     )
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
-    return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp, **options)
+    return exif
 
 
 def animated_gif() -> io.BytesIO:

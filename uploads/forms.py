@@ -219,6 +219,12 @@ class ShareForm(forms.Form):
         help_text="With “Until…”: at most 30 days from now.",
     )
     max_downloads = forms.IntegerField(required=False, min_value=1, max_value=100_000, label="Download limit")
+    original = forms.BooleanField(
+        required=False,
+        label="Share the original as it is (with its location, if it has one)",
+        help_text="Otherwise the link shares a copy without location data (a video that records a place can only "
+        "be shared as the original).",
+    )
 
     def clean(self) -> dict:
         data = super().clean()

@@ -187,7 +187,15 @@ SHARE_LINK = Machine(
         "exhausted": "`downloads = max_downloads` (derived, never written).",
     },
     transitions=(
-        Transition("share", (), "active", ("owner",), "`digest` does not exist; the item is ready and the owner's"),
+        Transition(
+            "share",
+            (),
+            "active",
+            ("owner",),
+            "`digest` does not exist; the item is ready and the owner's; records `original` (the owner's choice) "
+            "and what the link serves (`serves`, `copy_key`): the original, or without location a copy or the "
+            "large rendition, both in the renditions bucket under the item's prefix",
+        ),
         Transition(
             "download",
             ("active",),
@@ -200,7 +208,12 @@ SHARE_LINK = Machine(
             "revoke", ("active", "expired", "exhausted"), "revoked", ("owner",), "`digest` exists", "404: it is gone"
         ),
     ),
-    notes=("Links are deleted with their item (`finish_delete`) and forgotten by TTL 30 days after expiry.",),
+    notes=(
+        "Links are deleted with their item (`finish_delete`) and forgotten by TTL 30 days after expiry.",
+        "A link's copy without location is written before the link, under the item's renditions prefix, so "
+        "deleting the item removes it; if a delete ran meanwhile, `share` deletes the copy it just wrote and "
+        "answers 404. The original is never modified.",
+    ),
 )
 
 USAGE = Machine(

@@ -160,6 +160,14 @@ class ShareLink(Model):
     max_downloads = NumberAttribute(null=True)
     downloads = NumberAttribute(default=0)
     revoked_at = UTCDateTimeAttribute(null=True)
+    # The owner's choice: share the original as it is (with its location, if it has one). Without it the link serves
+    # `serves`: "copy" (the original without its location, at `copy_key` in the renditions bucket), "large" (the
+    # large rendition at `copy_key`, which carries no metadata) or "original" (kinds mediahub cannot clean; `note`
+    # says why it is not a copy). Links made before the choice existed have neither and serve the original.
+    original = BooleanAttribute(default=False)
+    serves = UnicodeAttribute(null=True)
+    copy_key = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
     # Kept a while after expiry so the page can still say "expired" rather than "unknown", then DynamoDB drops it.
     forget_at = TTLAttribute()
 

@@ -263,16 +263,21 @@ def media_download_url(*, owner_id: str, media_id: str) -> str:
 def download_link(item: MediaItem) -> str:
     """Count a download (atomically, on an item that still exists) and return a 60-second link that saves the
     pinned version of the original under its own name."""
-    try:
-        lifecycle.count_download(item)
-    except lifecycle.Lost:
-        raise Conflict("This file is not available for download.") from None
+    count_download(item)
     return storage.download_url(
         item.object_key,
         file_name=item.file_name,
         content_type=item.detected_type or item.declared_type,
         version_id=item.version_id,
     )
+
+
+def count_download(item: MediaItem) -> None:
+    """One more download of the item, atomically, if it still exists and is downloadable."""
+    try:
+        lifecycle.count_download(item)
+    except lifecycle.Lost:
+        raise Conflict("This file is not available for download.") from None
 
 
 ABANDON_AFTER = timedelta(hours=6)

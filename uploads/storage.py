@@ -175,9 +175,14 @@ def head_original(key: str, version_id: str | None = None) -> dict | None:
 
 
 def read_original_head(key: str, length: int, version_id: str | None = None) -> bytes:
+    return read_original_range(key, 0, length, version_id)
+
+
+def read_original_range(key: str, offset: int, length: int, version_id: str | None = None) -> bytes:
+    """`length` bytes of the original from `offset` (fewer at its end): one ranged GET."""
     s3 = client("s3")
     answer = s3.get_object(
-        Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes=0-{length - 1}", **_version(version_id)
+        Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **_version(version_id)
     )
     return answer["Body"].read()
 
@@ -220,12 +225,15 @@ def delete_prefix(bucket: str, prefix: str) -> None:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
 
 
-def download_url(key: str, *, file_name: str, content_type: str, version_id: str | None = None) -> str:
-    """A 60-second link that saves the original (the pinned version) as an attachment under its original name."""
+def download_url(
+    key: str, *, file_name: str, content_type: str, version_id: str | None = None, bucket: str | None = None
+) -> str:
+    """A 60-second link that saves the original (the pinned version) as an attachment under its original name;
+    with `bucket`, an object of that bucket (a share link's copy without location, in the renditions bucket)."""
     params = {"response-content-disposition": attachment_header(file_name), "response-content-type": content_type}
     if version_id:
         params["versionId"] = version_id
-    return presigned_get(settings.UPLOADS_BUCKET, key, expires=60, params=params)
+    return presigned_get(bucket or settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
 def attachment_header(file_name: str) -> str:

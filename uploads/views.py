@@ -143,10 +143,12 @@ def share(request: HttpRequest, media_id: str) -> HttpResponse:
         media_id=media_id,
         expires_at=form.cleaned_data["expires_at"],
         max_downloads=form.cleaned_data["max_downloads"],
+        original=form.cleaned_data["original"],
     )
     # Rendered, not redirected: the link is shown this once; only its hash is kept.
     url = request.build_absolute_uri(reverse("shared", args=[token]))
-    return render(request, "uploads/share_created.html", {"link": link, "url": url, "media_id": media_id})
+    context = {"link": link, "url": url, "media_id": media_id, "serves": sharing.describe(link)}
+    return render(request, "uploads/share_created.html", context)
 
 
 @require_POST
@@ -167,7 +169,8 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
     except sharing.LinkGone as exc:
         return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
     renditions = selectors.rendition_urls(found.item, ("medium",))
-    return render(request, "uploads/shared.html", {"item": found.item, "renditions": renditions, "token": token})
+    context = {"item": found.item, "renditions": renditions, "token": token, "serves": sharing.describe(found.link)}
+    return render(request, "uploads/shared.html", context)
 
 
 @require_POST

@@ -180,3 +180,9 @@ def test_the_page_showing_a_new_api_token_is_never_stored(client, alice):
     response = client.post("/profile/tokens/", {"name": "backup script", "scope": "read"})
     assert response.status_code == 200 and 'data-testid="new-token"' in response.content.decode()
     assert "no-store" in response["Cache-Control"]
+
+
+def test_the_page_showing_a_new_api_token_has_a_copy_button(client, alice):
+    client.force_login(alice)
+    page = client.post("/profile/tokens/", {"name": "ci", "scope": "write"}).content.decode()
+    assert 'data-copy="new-token"' in page and 'aria-live="polite"' in page and "js/copy.js" in page
