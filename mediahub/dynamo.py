@@ -6,6 +6,8 @@ so a stage (or a test run) with its own table prefix never touches another's tab
 
 from __future__ import annotations
 
+import threading
+
 from django.conf import settings
 from pynamodb.connection import Connection
 from pynamodb.models import Model
@@ -48,6 +50,19 @@ def condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+_connections = threading.local()
+
+
+def _connection() -> Connection:
+    """One PynamoDB connection per thread and endpoint: a new one builds a botocore client, which costs about as
+    much as the whole upload it serves (0.1-0.4 s; bench/uploads.py found it in every complete)."""
+    key = (settings.AWS_REGION, settings.AWS_ENDPOINT_URL or None)
+    cached = _connections.__dict__.setdefault("by_endpoint", {})
+    if key not in cached:
+        cached[key] = Connection(region=key[0], host=key[1])
+    return cached[key]
+
+
 def transaction() -> TransactWrite:
     """A TransactWriteItems on the endpoint the settings name: several records change together or not at all."""
-    return TransactWrite(connection=Connection(region=settings.AWS_REGION, host=settings.AWS_ENDPOINT_URL or None))
+    return TransactWrite(connection=_connection())
