@@ -6,11 +6,13 @@ creates something that is missing or puts a whole configuration, so running it a
 
 Buckets: private (Block Public Access, ACLs disabled), encrypted by default (SSE-S3), CORS for the site's own
 origin only, lifecycle rules that clean up after failures; the uploads bucket is versioned.
-Tables: on-demand, encrypted with the AWS managed KMS key, point-in-time recovery, TTL on the model's TTL attribute.
+Tables: on-demand, encrypted with the AWS managed KMS key, point-in-time recovery, TTL on the model's TTL attribute;
+an index a model gained since its table was made is added to the existing table (UpdateTable), never by recreating it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -33,6 +35,9 @@ QUARANTINE_PREFIX = "quarantine/"
 # removes them sooner; lifecycle is the net under it.
 UPLOAD_STATE_TAG = "upload-state"
 ABANDONED_UPLOAD_DAYS = 2
+# A global secondary index added to an existing table is backfilled from its items before it can be queried:
+# minutes for millions of items. Bootstrap waits for it this long; run again, it waits again.
+INDEX_BACKFILL_SECONDS = 3600
 
 
 def cors_origins() -> list[str]:
@@ -193,7 +198,8 @@ def ttl_attribute(model: type) -> str | None:
 
 
 def ensure_table(model: type) -> bool:
-    """Create the model's table if missing, then make sure of PITR, TTL and on-demand. True when created."""
+    """Create the model's table if missing, then make sure of its indexes, PITR, TTL and on-demand. True when
+    created."""
     dynamodb = client("dynamodb")
     name = model.Meta.table_name
     try:
@@ -207,6 +213,8 @@ def ensure_table(model: type) -> bool:
         dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
     if table.get("SSEDescription", {}).get("Status") not in ("ENABLED", "ENABLING", "UPDATING"):
         dynamodb.update_table(TableName=name, SSESpecification={"Enabled": True, "SSEType": "KMS"})
+    for index in missing_indexes(model, table):
+        add_index(dynamodb, name, index, table_definition(model)["AttributeDefinitions"])
     backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     if backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") != "ENABLED":
         dynamodb.update_continuous_backups(
@@ -220,6 +228,43 @@ def ensure_table(model: type) -> bool:
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
             )
     return created
+
+
+def missing_indexes(model: type, table: dict) -> list[dict]:
+    """The model's global secondary indexes that the existing table (DescribeTable's answer) lacks."""
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    return [i for i in table_definition(model).get("GlobalSecondaryIndexes", []) if i["IndexName"] not in present]
+
+
+def add_index(dynamodb, name: str, index: dict, definitions: list[dict]) -> None:
+    """Create one global secondary index on an existing table and wait until it is backfilled and ACTIVE.
+
+    DynamoDB takes one index creation per UpdateTable and none while the table is still updating (the billing
+    and encryption changes above), so each waits for the table first; the new index's key attributes must be
+    defined in the same call. The table stays readable and writable while the index is backfilled.
+    """
+    keys = {key["AttributeName"] for key in index["KeySchema"]}
+    wait_until_active(dynamodb, name)
+    dynamodb.update_table(
+        TableName=name,
+        AttributeDefinitions=[d for d in definitions if d["AttributeName"] in keys],
+        GlobalSecondaryIndexUpdates=[{"Create": index}],
+    )
+    wait_until_active(dynamodb, name)
+
+
+def wait_until_active(dynamodb, name: str, *, delay: float = 1.0, timeout: float = INDEX_BACKFILL_SECONDS) -> None:
+    """Until the table and every one of its indexes are ACTIVE (a new index on a large table backfills for a
+    while); ImproperlyConfigured if that takes longer than `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        statuses = [table["TableStatus"], *(i["IndexStatus"] for i in table.get("GlobalSecondaryIndexes", []))]
+        if all(status == "ACTIVE" for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise ImproperlyConfigured(f"Table {name} is still {statuses} after {timeout:.0f} s: run bootstrap again.")
+        time.sleep(delay)
 
 
 def bootstrap(report: Callable[[str], None] = lambda line: None) -> None:

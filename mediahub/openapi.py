@@ -16,7 +16,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 
 from mediahub.api import errors
 from uploads.filetypes import is_image
-from uploads.forms import CAPTION_MAX, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX, SHA256_BASE64
+from uploads.forms import CAPTION_MAX, CHECKSUMS_PER_LOOKUP, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX, SHA256_BASE64
 from uploads.models import Status
 from uploads.multipart import MAX_PARTS, PART_URL_SECONDS, PARTS_PER_CALL
 
@@ -157,6 +157,11 @@ SCHEMAS: dict[str, Schema] = {
             "height": nullable("integer", minimum=0),
             "animated": nullable("boolean"),
             "downloads": {"type": "integer", "minimum": 0},
+            "sha256": nullable(
+                "string",
+                pattern="^[0-9a-f]{64}$",
+                description="SHA-256 of the file (hex), once processing has read it; null before.",
+            ),
             "deleteAt": nullable("string", format="date-time", description="When the item will be deleted, if ever."),
             "renditions": {
                 "type": "object",
@@ -343,6 +348,19 @@ CURSOR_PARAMETER = {
     "schema": {"type": "string"},
 }
 
+SHA256_PARAMETER = {
+    "name": "sha256",
+    "in": "query",
+    "required": False,
+    "description": f"Up to {CHECKSUMS_PER_LOOKUP} SHA-256 digests (64 hex digits each), separated by commas: the "
+    "answer is then the caller's items in the library (uploaded or ready; not refused, failed or being deleted) "
+    "whose file has one of them, in one page (nextCursor null; no cursor with it). Items are found once "
+    "processing has read their file. One DynamoDB Query per checksum. More checksums, or anything that is not "
+    "one, is 400 (errors.sha256).",
+    "schema": {"type": "string"},
+    "examples": {"one": {"value": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
+}
+
 READ = [{"bearerAuth": []}, {"sessionCookie": []}]
 WRITE = [{"bearerAuth": []}, {"sessionCookie": [], "csrfCookie": [], "csrfHeader": []}]
 
@@ -379,13 +397,13 @@ PATHS = {
     "/api/media/": {
         "get": operation(
             "listMedia",
-            "The caller's items, newest first, a page at a time.",
+            "The caller's items, newest first, a page at a time; or, with sha256, those holding given files.",
             {"200": answer("A page of items.", schema("MediaPage"))},
             400,
             401,
             503,
             security=READ,
-            parameters=[CURSOR_PARAMETER],
+            parameters=[CURSOR_PARAMETER, SHA256_PARAMETER],
         ),
         "post": operation(
             "createMedia",

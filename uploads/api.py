@@ -9,7 +9,7 @@ from mediahub import ratelimit
 from mediahub.api import api_view, form_errors, json_body
 from mediahub.http import owner_id
 from uploads import selectors, services
-from uploads.forms import MediaFieldsForm, PartsRequestForm, UploadRequestForm
+from uploads.forms import ChecksumLookupForm, MediaFieldsForm, PartsRequestForm, UploadRequestForm
 from uploads.models import MediaItem, Status
 from uploads.multipart import PART_URL_SECONDS, part_count
 
@@ -30,6 +30,7 @@ def item_json(item: MediaItem) -> dict:
         "height": item.height,
         "animated": item.animated,
         "downloads": item.downloads,
+        "sha256": item.sha256,
         "deleteAt": item.delete_at.isoformat() if item.delete_at else None,
         "renditions": selectors.rendition_urls(item),
         "downloadUrl": reverse("media-download", args=[item.id]),
@@ -61,8 +62,19 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
 
 
 def listing(request: HttpRequest) -> JsonResponse:
+    if "sha256" in request.GET:
+        return lookup(request)
     items, cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
     return JsonResponse({"items": [item_json(item) for item in items], "nextCursor": cursor})
+
+
+def lookup(request: HttpRequest) -> JsonResponse:
+    """The caller's items in the library with any of the given checksums: one page, no cursor."""
+    form = ChecksumLookupForm(request.GET)
+    if not form.is_valid():
+        return form_errors(form)
+    items = selectors.media_with_checksums(owner_id=owner_id(request), checksums=form.cleaned_data["sha256"])
+    return JsonResponse({"items": [item_json(item) for item in items], "nextCursor": None})
 
 
 def detail(request: HttpRequest, media_id: str) -> JsonResponse:

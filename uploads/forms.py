@@ -115,6 +115,36 @@ class ChecksumListField(forms.Field):
         return value
 
 
+CHECKSUMS_PER_LOOKUP = 50  # 50 hex digests make a 3.3 kB query string, well inside every URL limit on the way
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
+class ChecksumLookupForm(forms.Form):
+    """`?sha256=<hex>,<hex>,…`: which of these files (by SHA-256) the caller already has."""
+
+    sha256 = TextField(strip=False)
+    cursor = TextField(required=False)
+
+    def clean_sha256(self) -> list[str]:
+        values = self.cleaned_data["sha256"].split(",")
+        if len(values) > CHECKSUMS_PER_LOOKUP:
+            raise forms.ValidationError(
+                f"At most {CHECKSUMS_PER_LOOKUP} checksums at a time ({len(values)} given); ask again for the rest."
+            )
+        for position, value in enumerate(values, 1):
+            if not SHA256_HEX.fullmatch(value):
+                raise forms.ValidationError(
+                    f"Checksum {position} is not a SHA-256 digest: give each as 64 hexadecimal digits, "
+                    "separated by commas."
+                )
+        return [value.lower() for value in values]
+
+    def clean_cursor(self) -> str:
+        if self.cleaned_data["cursor"]:
+            raise forms.ValidationError("A checksum lookup is answered in one page: leave out the cursor.")
+        return ""
+
+
 class PartsRequestForm(forms.Form):
     """Which parts of an upload in parts to sign, and each one's SHA-256 (S3 checks the bytes against it)."""
 

@@ -55,6 +55,21 @@ class ByStatus(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ByChecksum(GlobalSecondaryIndex):
+    """Whether an owner already has a file, by its SHA-256 (the bulk uploader skips those): one Query per checksum.
+
+    Sparse: only items processing has read carry `sha256`. The owner is the hash key, so a Query can never see
+    another owner's files.
+    """
+
+    class Meta:
+        index_name = "by-checksum"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    sha256 = UnicodeAttribute(range_key=True)
+
+
 class ByDeletion(GlobalSecondaryIndex):
     """Items their owner chose to have deleted, by when: sparse, only those items carry `deletion_due`."""
 
@@ -89,7 +104,7 @@ class MediaItem(Model):
     # The object version checked at arrival: processing reads it and downloads serve it, so bytes swapped in later
     # (a re-POST of the presigned fields) are never processed or served.
     version_id = UnicodeAttribute(null=True)
-    sha256 = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)  # hex, of the bytes processing read: set when the item becomes ready
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     animated = BooleanAttribute(null=True)
@@ -109,6 +124,7 @@ class MediaItem(Model):
     by_owner = ByOwner()
     by_status = ByStatus()
     by_deletion = ByDeletion()
+    by_checksum = ByChecksum()
 
     @property
     def family(self) -> str:

@@ -71,6 +71,24 @@ def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
     return items, encode_cursor(results.last_evaluated_key)
 
 
+# Items whose file is in the library: an upload refused or failed is not, and one being deleted no longer is.
+IN_LIBRARY = (Status.UPLOADED, Status.READY)
+
+
+def media_with_checksums(*, owner_id: str, checksums: list[str]) -> list[MediaItem]:
+    """The owner's items in the library whose file has one of these SHA-256 digests (hex), in the order asked.
+
+    One Query per distinct checksum on the owner's partition of the sparse by-checksum index (no Scan): another
+    owner's items cannot be read, and a file is seldom stored more than a few times, so one page answers each.
+    """
+    found: list[MediaItem] = []
+    for checksum in dict.fromkeys(checksums):
+        found += MediaItem.by_checksum.query(
+            owner_id, MediaItem.sha256 == checksum, filter_condition=MediaItem.status.is_in(*IN_LIBRARY)
+        )
+    return found
+
+
 def rendition_urls(item: MediaItem, names: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Links to the renditions a page shows (all when `names` is None): {name: {"width", "height", ext: url}}."""
     urls = {}

@@ -89,7 +89,17 @@ def test_stages_share_no_bucket_table_or_secret():
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_the_package_leaves_out_tests_tools_and_the_runtimes_sdk(stage):
     exclude = set(STAGES[stage]["exclude"])
-    assert {"tests", "bench", "docs", ".data", ".venv", ".git", "deploy", "requirements-dev.txt"} <= exclude
+    assert {
+        "tests",
+        "bench",
+        "docs",
+        ".data",
+        ".venv",
+        ".git",
+        "deploy",
+        "mediahub_cli",
+        "requirements-dev.txt",
+    } <= exclude
     # A hand-written exclude replaces Zappa's default one, which leaves out the SDK the Lambda runtime provides.
     assert {"boto3", "botocore", "s3transfer"} <= exclude
     # Nothing the application imports on Lambda.

@@ -203,3 +203,52 @@ def test_an_existing_table_is_brought_up_to_standard(local_aws):
             # (bootstrap also asks UpdateTable for KMS encryption; moto accepts the request but does not apply it)
         finally:
             dynamodb.delete_table(TableName=MediaItem.Meta.table_name)
+
+
+def test_an_index_the_model_gained_is_added_to_the_existing_table_with_its_items(local_aws):
+    """Local state and production tables outlive a model change: bootstrap adds the missing index in place
+    (UpdateTable), and the items already in the table are found through it."""
+    from uploads.models import MediaItem
+
+    dynamodb = client("dynamodb")
+    with override_settings(DYNAMODB_TABLE_PREFIX=f"old-{uuid.uuid4().hex[:6]}-"):
+        definition = bootstrap.table_definition(MediaItem)
+        definition["GlobalSecondaryIndexes"] = [
+            index for index in definition["GlobalSecondaryIndexes"] if index["IndexName"] != "by-checksum"
+        ]
+        definition["AttributeDefinitions"] = [
+            d for d in definition["AttributeDefinitions"] if d["AttributeName"] != "sha256"
+        ]
+        dynamodb.create_table(**definition)
+        try:
+            MediaItem(
+                "a" * 32,
+                owner_id="7",
+                name="n",
+                file_name="f.jpg",
+                object_key="k",
+                declared_type="image/jpeg",
+                size=1,
+                status="ready",
+                sha256="b" * 64,
+            ).save()
+            assert bootstrap.ensure_table(MediaItem) is False
+            indexes = dynamodb.describe_table(TableName=MediaItem.Meta.table_name)["Table"]["GlobalSecondaryIndexes"]
+            [added] = [index for index in indexes if index["IndexName"] == "by-checksum"]
+            assert added["IndexStatus"] == "ACTIVE"
+            assert [k["AttributeName"] for k in added["KeySchema"]] == ["owner_id", "sha256"]
+            found = dynamodb.query(
+                TableName=MediaItem.Meta.table_name,
+                IndexName="by-checksum",
+                KeyConditionExpression="owner_id = :o AND sha256 = :s",
+                ExpressionAttributeValues={":o": {"S": "7"}, ":s": {"S": "b" * 64}},
+            )["Items"]
+            assert [item["id"]["S"] for item in found] == ["a" * 32]
+            assert (
+                bootstrap.missing_indexes(
+                    MediaItem, dynamodb.describe_table(TableName=MediaItem.Meta.table_name)["Table"]
+                )
+                == []
+            )
+        finally:
+            dynamodb.delete_table(TableName=MediaItem.Meta.table_name)

@@ -359,3 +359,71 @@ def test_api_calls_past_the_per_caller_limit_are_429(alice_client, bob, client, 
     assert response.status_code == 429 and "Too many API calls" in response.json()["errors"]["rate"][0]
     alice_client.force_login(bob)
     assert alice_client.get("/api/media/").status_code == 200  # per caller
+
+
+# --- Lookup by checksum: GET /api/media/?sha256=… (the bulk uploader's dedup) -------------------------------------
+
+
+def ready_photo(client, color: str = "teal") -> dict:
+    """A photo uploaded, completed and processed (so its SHA-256 is recorded); the item as the API shows it."""
+    body = create_and_upload(client, jpeg_bytes(color=color))
+    post_json(client, f"/api/media/{body['id']}/complete")
+    assert process(MediaItem.get(body["id"])) == Status.READY
+    return client.get(f"/api/media/{body['id']}").json()
+
+
+def lookup(client, *checksums: str):
+    return client.get("/api/media/", {"sha256": ",".join(checksums)})
+
+
+def test_lookup_finds_the_callers_items_by_checksum_one_query_each(alice_client, local_aws):
+    import hashlib
+
+    first, second = ready_photo(alice_client, "teal"), ready_photo(alice_client, "red")
+    assert first["sha256"] == hashlib.sha256(jpeg_bytes(color="teal")).hexdigest()
+    unknown = "0" * 64
+    start = len(local_aws.recorder.calls)
+    response = lookup(alice_client, second["sha256"].upper(), unknown, first["sha256"], first["sha256"])
+    calls = [(c.service, c.operation) for c in local_aws.recorder.calls[start:] if c.service == "dynamodb"]
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json()["items"]] == [second["id"], first["id"]]
+    assert response.json()["nextCursor"] is None
+    assert calls.count(("dynamodb", "Query")) == 3  # one per distinct checksum
+    assert ("dynamodb", "Scan") not in calls
+
+
+def test_lookup_never_reports_another_users_files(alice_client, bob):
+    from django.test import Client
+
+    mine = ready_photo(alice_client)
+    bob_client = Client()
+    bob_client.force_login(bob)
+    assert lookup(bob_client, mine["sha256"]).json()["items"] == []
+    theirs = ready_photo(bob_client)  # the same bytes, bob's own copy
+    assert [item["id"] for item in lookup(bob_client, mine["sha256"]).json()["items"]] == [theirs["id"]]
+    assert [item["id"] for item in lookup(alice_client, mine["sha256"]).json()["items"]] == [mine["id"]]
+
+
+@pytest.mark.parametrize("status", [Status.REJECTED, Status.FAILED, Status.DELETING])
+def test_lookup_leaves_out_files_refused_failed_or_being_deleted(alice_client, status):
+    photo = ready_photo(alice_client)
+    MediaItem.get(photo["id"]).update(actions=[MediaItem.status.set(status)])
+    assert lookup(alice_client, photo["sha256"]).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"sha256": "abc"}, "Checksum 1 is not a SHA-256 digest"),
+        ({"sha256": "a" * 64 + ",zz"}, "Checksum 2 is not a SHA-256 digest"),
+        ({"sha256": "a" * 64 + ","}, "Checksum 2 is not a SHA-256 digest"),
+        ({"sha256": ",".join(["a" * 64] * 51)}, "At most 50 checksums at a time (51 given)"),
+        ({"sha256": ""}, "This field is required."),
+        ({"sha256": "a" * 64, "cursor": "x"}, "A checksum lookup is answered in one page"),
+    ],
+)
+def test_lookup_refuses_what_is_not_a_list_of_checksums(alice_client, query, message):
+    response = alice_client.get("/api/media/", query)
+    assert response.status_code == 400
+    [[error]] = response.json()["errors"].values()
+    assert error.startswith(message)
