@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import stack  # noqa: E402 (needs bench/ on the path)
 from images import write_photo  # noqa: E402 (needs bench/ on the path)
 from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
 
@@ -74,31 +75,16 @@ class Figures:
 
 def configure(endpoint: str, data_dir: str) -> dict[str, str]:
     """Settings for this process and the worker: tables, buckets and queue of this run only. Returns the env."""
-    run = uuid.uuid4().hex[:8]
     broker = os.environ.get("CELERY_BROKER_URL", "")
     broker = broker if broker.startswith("redis") else "redis://127.0.0.1:6379/0"
-    os.environ.pop("DATABASE_URL", None)  # SQLite in the temporary folder, whatever the shell says
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="mediahub.settings",
-        LOCAL_DATA_DIR=data_dir,
-        AWS_ENDPOINT_URL=endpoint,
-        DYNAMODB_TABLE_PREFIX=f"bench-{run}-",
-        UPLOADS_BUCKET=f"bench-{run}-uploads",
-        RENDITIONS_BUCKET=f"bench-{run}-renditions",
+    stack.configure(
+        endpoint,
+        data_dir,
         PROCESSING_MODE="celery",
         CELERY_BROKER_URL=broker,
         CELERY_RESULT_BACKEND=broker,
-        CELERY_TASK_DEFAULT_QUEUE=f"mediahub-bench-{run}",
-        LOG_LEVEL="WARNING",
+        CELERY_TASK_DEFAULT_QUEUE=f"mediahub-bench-{uuid.uuid4().hex[:8]}",
     )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    with open(os.devnull, "w") as quiet:
-        call_command("migrate", verbosity=0, stdout=quiet)
-        call_command("bootstrap", stdout=quiet)
     return {**os.environ, "LOG_LEVEL": "INFO"}  # the worker logs its structured line at INFO
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import platform
 import re
 from pathlib import Path
@@ -12,6 +14,12 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 def cpu_model() -> str:
     match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
     return match.group(1).strip() if match else platform.processor() or "unknown CPU"
+
+
+def machine(software: str) -> str:
+    """The line that closes a section: CPU, cores this process may use, the software measured, the time (UTC)."""
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Machine: {cpu_model()}, {len(os.sched_getaffinity(0))} cores; {software}; {today}."
 
 
 def write_section(heading: str, section: str) -> None:

@@ -9,15 +9,11 @@ replaces the "## Web" section of docs/benchmarks.md with the figures.
 
 from __future__ import annotations
 
-import datetime
 import gc
-import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
@@ -31,9 +27,8 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from report import cpu_model, write_section  # noqa: E402 (needs bench/ on the path)
-
-from mediahub.localaws import start_server  # noqa: E402 (needs ROOT on the path; reads no settings on import)
+from report import machine, write_section  # noqa: E402 (needs bench/ on the path)
+from stack import AwsCalls, configure, start_local_aws  # noqa: E402 (needs bench/ and ROOT on the path)
 
 PAGE_SIZE = 50  # the gallery page the issue asks about
 SMALL_GALLERY = 10  # a second user, to show the DynamoDB calls per page do not grow with the items
@@ -46,84 +41,7 @@ TARGETS = {"presign": 0.5, "gallery": 0.25}  # requests/s as a fraction of the t
 PRESIGN_BODY = {"fileName": "IMG_0001.jpg", "contentType": "image/jpeg", "size": 3_500_000, "name": "A photo"}
 
 
-# --- counting what the local AWS receives ------------------------------------------------------------------
-
-
-class AwsCalls:
-    """WSGI middleware around moto's server: counts the HTTP requests it receives and the time it spends on them.
-
-    Counting on the server side sees every client: PynamoDB builds its own botocore client per connection, so
-    hooks on our boto3 clients would miss its calls.
-    """
-
-    def __init__(self, app: Callable) -> None:
-        self.app = app
-        self.calls: Counter[tuple[str, str]] = Counter()
-        self.seconds = 0.0
-        self._lock = threading.Lock()  # werkzeug serves each request on its own thread
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = time.perf_counter()
-        try:
-            return self.app(environ, start_response)
-        finally:
-            with self._lock:
-                self.calls[describe_call(environ)] += 1
-                self.seconds += time.perf_counter() - started
-
-    def reset(self) -> None:
-        with self._lock:
-            self.calls.clear()
-            self.seconds = 0.0
-
-    def by_service(self, service: str) -> Counter[str]:
-        return Counter({op: n for (svc, op), n in self.calls.items() if svc == service})
-
-
-def describe_call(environ: dict) -> tuple[str, str]:
-    """(service, operation) of a signed request: the service from the SigV4 credential scope."""
-    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    service = scope.group(1) if scope else "unsigned"
-    target = environ.get("HTTP_X_AMZ_TARGET", "")  # DynamoDB names its operation here, e.g. DynamoDB_20120810.Query
-    operation = target.rpartition(".")[2] if target else f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}"
-    return service, operation
-
-
-def start_local_aws() -> tuple[Any, AwsCalls]:
-    server = start_server("127.0.0.1", 0)
-    calls = AwsCalls(server._server.app)
-    server._server.app = calls  # werkzeug's handler reads server.app on every request
-    return server, calls
-
-
 # --- set-up ------------------------------------------------------------------------------------------------
-
-
-def configure(endpoint: str, data_dir: str) -> None:
-    """Settings come from the environment; a unique prefix keeps these tables and buckets apart from any other."""
-    run = uuid.uuid4().hex[:8]
-    os.environ.pop("DATABASE_URL", None)  # SQLite in the temporary folder, whatever the shell says
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="mediahub.settings",
-        LOCAL_DATA_DIR=data_dir,
-        MEDIA_PAGE_SIZE=str(PAGE_SIZE),
-        AWS_ENDPOINT_URL=endpoint,
-        DYNAMODB_TABLE_PREFIX=f"bench-{run}-",
-        UPLOADS_BUCKET=f"bench-{run}-uploads",
-        RENDITIONS_BUCKET=f"bench-{run}-renditions",
-        # The test Client's host; added here rather than by setup_test_environment(), which would also
-        # instrument template rendering and so slow the gallery down.
-        ALLOWED_HOSTS="testserver",
-        LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    with open(os.devnull, "w") as quiet:
-        call_command("migrate", verbosity=0, stdout=quiet)
-        call_command("bootstrap", stdout=quiet)
 
 
 def signed_in_client(username: str) -> tuple[Any, str]:
@@ -388,8 +306,14 @@ def markdown(rates: dict[str, Rate], counts: list[CallCount], times: dict[str, d
     ]
     page = next(c for c in counts if c.cards == PAGE_SIZE)
     lines += ["", *calls_table(counts), "", *time_table(times, rates), "", signing_note(times["gallery"], page)]
-    lines += ["", machine()]
+    lines += ["", machine(f"Python {platform.python_version()}, Django {django_version()}")]
     return "\n".join(lines) + "\n"
+
+
+def django_version() -> str:
+    import django
+
+    return django.get_version()
 
 
 def rendition_names() -> str:
@@ -460,17 +384,6 @@ def signing_note(gallery: dict[str, float], page: CallCount) -> str:
     )
 
 
-def machine() -> str:
-    import django
-
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    cores = len(os.sched_getaffinity(0))
-    return (
-        f"Machine: {cpu_model()}, {cores} cores; Python {platform.python_version()}, Django {django.get_version()}; "
-        f"{today}."
-    )
-
-
 # --- main ----------------------------------------------------------------------------------------------------
 
 
@@ -480,7 +393,9 @@ def main(argv: list[str]) -> None:
     host, port = server.get_host_and_port()
     try:
         with tempfile.TemporaryDirectory(prefix="mediahub-bench-") as data_dir:
-            configure(f"http://{host}:{port}", data_dir)
+            # ALLOWED_HOSTS: the test Client's host; added here rather than by setup_test_environment(), which
+            # would also instrument template rendering and so slow the gallery down.
+            configure(f"http://{host}:{port}", data_dir, MEDIA_PAGE_SIZE=str(PAGE_SIZE), ALLOWED_HOSTS="testserver")
             report = measure(seconds, calls)
     finally:
         server.stop()

@@ -20,7 +20,17 @@ function start(form) {
 
   // One store per user: someone else signing in on this browser does not get your interrupted uploads.
   const uppy = new Uppy({ id: `upload-${form.dataset.user}`, autoProceed: false, allowMultipleUploadBatches: true });
-  uppy.use(MediahubUploader, { csrf, endpoint: form.dataset.api });
+  // How many files, parts of a file and storage requests at once: the uploader's own unless the form says
+  // (bench/uploads.py tries other settings this way).
+  const setting = (value) => (value ? Number(value) : undefined);
+  const { filesAtOnce, partsPerFile, connections } = form.dataset;
+  uppy.use(MediahubUploader, {
+    csrf,
+    endpoint: form.dataset.api,
+    filesAtOnce: setting(filesAtOnce),
+    partsPerFile: setting(partsPerFile),
+    connections: setting(connections),
+  });
   uppy.use(GoldenRetriever, { expires: 24 * 60 * 60 * 1000 });
   const uploader = uppy.getPlugin("MediahubUploader");
 
