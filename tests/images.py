@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 
+import pillow_heif
 from PIL import ExifTags, Image, ImageCms
 
 
@@ -32,13 +33,13 @@ def png_header(width: int, height: int) -> io.BytesIO:
     return io.BytesIO(b"\x89PNG\r\n\x1a\n" + body)
 
 
-def camera_jpeg(**options) -> io.BytesIO:
-    """A photo as a phone writes it: camera EXIF, a GPS position, an ICC profile and XMP. `options` go to save()."""
+def camera_exif(make: str = "Canon\0\0\0", model: str = "EOS R5 " + "x" * 300, lens: str = "RF24-70mm F2.8 L IS USM"):
+    """EXIF as a camera writes it: make, model, lens, time taken and a GPS position."""
     exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Canon\0\0\0"
-    exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
+    exif[ExifTags.Base.Make] = make
+    exif[ExifTags.Base.Model] = model
     exif.get_ifd(ExifTags.IFD.Exif).update(
-        {ExifTags.Base.LensModel: "RF24-70mm F2.8 L IS USM", ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
+        {ExifTags.Base.LensModel: lens, ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
     )
     exif.get_ifd(ExifTags.IFD.GPSInfo).update(
         {
@@ -48,6 +49,12 @@ def camera_jpeg(**options) -> io.BytesIO:
             ExifTags.GPS.GPSLongitude: (4.0, 53.0, 42.0),
         }
     )
+    return exif
+
+
+def camera_jpeg(**options) -> io.BytesIO:
+    """A photo as a phone writes it: camera EXIF, a GPS position, an ICC profile and XMP. `options` go to save()."""
+    exif = camera_exif()
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
     return encoded(photo((600, 400)), "JPEG", exif=exif.tobytes(), icc_profile=srgb, xmp=xmp, **options)
@@ -94,3 +101,21 @@ def gif_frames(size: tuple[int, int], frames: int) -> io.BytesIO:
     # LZW with 2-bit codes: a clear code and the end code, in one byte.
     frame = control + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x01\x2c\x00"
     return io.BytesIO(screen + loop + frame * frames + b"\x3b")
+
+
+def heic(im: Image.Image, exif: Image.Exif | None = None, quality: int = 80) -> io.BytesIO:
+    """A HEIC as a phone writes one, by pillow-heif's encoder (libheif and x265; a test dependency only, never
+    shipped: x265 is GPL). Given an EXIF orientation it stores the picture as it is and writes that orientation
+    twice, as an iPhone does: as the file's irot/imir transform and in the EXIF."""
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(im).save(buffer, exif=exif.tobytes() if exif else None, quality=quality)
+    buffer.seek(0)
+    return buffer
+
+
+def heic_declaring(width: int, height: int) -> io.BytesIO:
+    """A tiny HEIC whose header (its ispe box, where readers take the size from) declares width x height pixels."""
+    data = bytearray(heic(Image.new("RGB", (64, 64), "grey")).getvalue())
+    at = data.index(b"ispe") + 8  # after the box type and its version and flags
+    data[at : at + 8] = struct.pack(">II", width, height)
+    return io.BytesIO(bytes(data))
