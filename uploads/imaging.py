@@ -65,6 +65,11 @@ _RESIZABLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK"}
 _RESAMPLE = Image.Resampling.BICUBIC
 # Above this ratio Pillow first shrinks by whole factors with reduce() (cheap box averaging) and resamples the rest.
 _REDUCING_GAP = 3.0
+# How far short of a rendition's size a JPEG may be decoded by DCT scaling, the rest made up by resampling up. A
+# 12-megapixel phone photo (4032 px) is just under twice the large size: decoded whole and resampled, it costs
+# twice what decoding at half size (2016 px) and stretching by 1.6% costs, for a difference of about 40 dB PSNR
+# before JPEG's own loss (docs/benchmarks.md, "## Renditions").
+_DCT_SLACK = 0.97
 # Progressive JPEGs show a whole, blurry picture early on slow connections. optimize=True costs time and nothing
 # more here: progressive encoding already computes optimal Huffman tables.
 _JPEG_OPTIONS = {"quality": 85, "progressive": True}
@@ -244,8 +249,9 @@ def _read(im: Image.Image, fp: _Budgeted, limits: _Limits, specs: dict) -> tuple
     scans = _check_size_and_scans(im, fp, limits.pixels)
     target = _scaled(size, max((_scale_for(size, spec) for spec in specs.values()), default=0.0))
     # JPEG only (a no-op elsewhere): the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling), keeping
-    # at least `target`. A 50-megapixel photo then never exists at full size in memory, and decoding is faster.
-    im.draft(None, target)
+    # at least `target` less the slack. A 50-megapixel photo then never exists at full size in memory, and
+    # decoding is faster.
+    im.draft(None, (math.ceil(target[0] * _DCT_SLACK), math.ceil(target[1] * _DCT_SLACK)))
     _check_memory(im, size, scans, limits.memory)
     # A HEIF's several top-level pictures are a collection (a burst, a bracket), not frames of an animation.
     animated = im.format not in ("MPO", "HEIF") and getattr(im, "is_animated", False)
@@ -399,7 +405,22 @@ def _resizable(im: Image.Image) -> Image.Image:
 
 
 def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return im if im.size == size else im.resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+    if im.size == size:
+        return im
+    factor = round(im.width / size[0])
+    if factor >= 2 and _whole_reduction(im.size, factor) == size:
+        # Exactly a whole factor (the large rendition to the medium, 2048 to 1024): box averaging alone, a tenth of
+        # resampling's time and as close to LANCZOS as BILINEAR is (docs/benchmarks.md, "## Renditions").
+        return im.reduce(factor)
+    if im.width < size[0]:
+        # The DCT slack's few percent up: BILINEAR is as good as BICUBIC for so small a stretch, and cheaper.
+        return im.resize(size, Image.Resampling.BILINEAR)
+    return im.resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+
+
+def _whole_reduction(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """The size reduce(factor) gives: partial blocks at the edges count."""
+    return math.ceil(size[0] / factor), math.ceil(size[1] / factor)
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
