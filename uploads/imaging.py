@@ -387,7 +387,12 @@ def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int]) -> Image.Ima
     """The first frame at `size`, in a mode that resizes well."""
     im.load()  # Here, inside the error handling, even when nothing below needs to touch the pixels.
     fp.check()  # WebP and AVIF decode in one call, which no read interrupts.
-    return _resized(_resizable(im), size)
+    picture = _resized(_resizable(im), size)
+    if picture is not im:
+        # The decoded pixels are no longer needed: free them now, not when `im` goes (after turning the picture
+        # upright, which would hold a third full copy). Its format, info and EXIF stay readable.
+        im.im = None
+    return picture
 
 
 def _megabytes(size: int) -> str:
