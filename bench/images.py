@@ -10,10 +10,19 @@ import random
 import sys
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter
 
 # Camera-like sizes between 12 and 16 megapixels, one portrait among them.
 PHOTO_SIZES = [(4000, 3000), (4032, 3024), (4240, 2832), (4608, 3456), (4896, 3264), (3456, 4608)]
+# Camera files from 12 to 42 megapixels, as phones and cameras write them: stored landscape, with the EXIF
+# orientation that turns some upright (6 and 8: held upright), and the camera's EXIF. (size, orientation, model)
+CAMERA_PHOTOS = [
+    ((4032, 3024), 6, "iPhone 13"),  # 12 MP, held upright: under twice the large size, no DCT scaling helps
+    ((4000, 3000), 1, "Pixel 7"),
+    ((6000, 4000), 1, "ILCE-7M3"),  # 24 MP
+    ((6720, 4480), 8, "EOS R"),  # 30 MP, held upright the other way
+    ((7952, 5304), 1, "ILCE-7RM3"),  # 42 MP
+]
 
 
 def photo(size: tuple[int, int], seed: int) -> Image.Image:
@@ -32,6 +41,18 @@ def photo(size: tuple[int, int], seed: int) -> Image.Image:
 def write_photo(path: Path, size: tuple[int, int], seed: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     photo(size, seed).save(path, "JPEG", quality=92)
+    return path
+
+
+def write_camera_jpeg(path: Path, size: tuple[int, int], orientation: int, model: str, seed: int) -> Path:
+    """A photo as a camera writes it: quality 92, 4:2:0, EXIF with the make, model, time and orientation."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Camera"
+    exif[ExifTags.Base.Model] = model
+    exif[ExifTags.Base.Orientation] = orientation
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2024:05:01 12:34:56"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    photo(size, seed).save(path, "JPEG", quality=92, subsampling="4:2:0", exif=exif.tobytes())
     return path
 
 

@@ -228,14 +228,17 @@ MULTIPART_THRESHOLD = env_int("MULTIPART_THRESHOLD", 64 * 1024**2)
 MULTIPART_PART_SIZE = env_int("MULTIPART_PART_SIZE", 16 * 1024**2)
 
 # --- Media ------------------------------------------------------------------------------------------------
-# The one list of accepted types (MIME type -> extension of the stored original). Pillow reads AVIF natively;
-# HEIC would need a plugin with native libraries, so it is not accepted.
+# The one list of accepted types (MIME type -> extension of the stored original). Pillow reads AVIF natively,
+# HEIF/HEIC through pi-heif (uploads/imaging.py).
 MEDIA_TYPES = {
     "image/jpeg": "jpg",
     "image/png": "png",
     "image/webp": "webp",
     "image/gif": "gif",
     "image/avif": "avif",
+    # HEIC is HEIF coded with HEVC (the iPhone's photos); browsers and phones name .heic files either way.
+    "image/heic": "heic",
+    "image/heif": "heif",
     "video/mp4": "mp4",
     "video/quicktime": "mov",
     "video/webm": "webm",

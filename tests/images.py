@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 
+import pillow_heif
 from PIL import ExifTags, Image, ImageCms
 
 
@@ -39,14 +40,19 @@ def camera_jpeg(**options) -> io.BytesIO:
     return encoded(photo((600, 400)), "JPEG", exif=camera_exif().tobytes(), icc_profile=srgb, xmp=xmp, **options)
 
 
-def camera_exif(endian: str = "<") -> Image.Exif:
-    """A phone's EXIF: make, model, lens, time taken, and a GPS position (52°22'12" N, 4°53'42" E)."""
+def camera_exif(
+    endian: str = "<",
+    make: str = "Canon\0\0\0",
+    model: str = "EOS R5 " + "x" * 300,
+    lens: str = "RF24-70mm F2.8 L IS USM",
+) -> Image.Exif:
+    """A camera's EXIF: make, model, lens, time taken, and a GPS position (52°22'12" N, 4°53'42" E)."""
     exif = Image.Exif()
     exif.endian = endian
-    exif[ExifTags.Base.Make] = "Canon\0\0\0"
-    exif[ExifTags.Base.Model] = "EOS R5 " + "x" * 300
+    exif[ExifTags.Base.Make] = make
+    exif[ExifTags.Base.Model] = model
     exif.get_ifd(ExifTags.IFD.Exif).update(
-        {ExifTags.Base.LensModel: "RF24-70mm F2.8 L IS USM", ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
+        {ExifTags.Base.LensModel: lens, ExifTags.Base.DateTimeOriginal: "2024:05:01 12:34:56"}
     )
     exif.get_ifd(ExifTags.IFD.GPSInfo).update(
         {
@@ -100,3 +106,21 @@ def gif_frames(size: tuple[int, int], frames: int) -> io.BytesIO:
     # LZW with 2-bit codes: a clear code and the end code, in one byte.
     frame = control + b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x01\x2c\x00"
     return io.BytesIO(screen + loop + frame * frames + b"\x3b")
+
+
+def heic(im: Image.Image, exif: Image.Exif | None = None, quality: int = 80) -> io.BytesIO:
+    """A HEIC as a phone writes one, by pillow-heif's encoder (libheif and x265; a test dependency only, never
+    shipped: x265 is GPL). Given an EXIF orientation it stores the picture as it is and writes that orientation
+    twice, as an iPhone does: as the file's irot/imir transform and in the EXIF."""
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(im).save(buffer, exif=exif.tobytes() if exif else None, quality=quality)
+    buffer.seek(0)
+    return buffer
+
+
+def heic_declaring(width: int, height: int) -> io.BytesIO:
+    """A tiny HEIC whose header (its ispe box, where readers take the size from) declares width x height pixels."""
+    data = bytearray(heic(Image.new("RGB", (64, 64), "grey")).getvalue())
+    at = data.index(b"ispe") + 8  # after the box type and its version and flags
+    data[at : at + 8] = struct.pack(">II", width, height)
+    return io.BytesIO(bytes(data))

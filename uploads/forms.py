@@ -11,7 +11,7 @@ from django import forms
 from django.conf import settings
 
 from mediahub.errors import Refusal
-from uploads.filetypes import allowed_types, human_size
+from uploads.filetypes import allowed_types, declared_type, human_size
 from uploads.models import utcnow
 from uploads.multipart import MAX_PARTS, PARTS_PER_CALL
 
@@ -170,7 +170,7 @@ class DirectUploadForm(MediaFieldsForm):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         check_file_name(upload.name)
-        check_content_type(upload.content_type)
+        upload.content_type = check_content_type(declared_type(upload.content_type, upload.name))
         check_size(upload.size)
         if upload.size > settings.MULTIPART_THRESHOLD:
             raise forms.ValidationError(

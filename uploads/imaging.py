@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
+import pi_heif
 from django.conf import settings
 from PIL import ExifTags, Image, ImageCms
 
@@ -30,9 +31,20 @@ _PILLOW_FORMATS = {
     "image/webp": "WEBP",
     "image/gif": "GIF",
     "image/avif": "AVIF",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
 }
 # Pillow reports a camera JPEG that carries extra pictures (previews, stereo pairs) as MPO; it is still a JPEG.
 _MIME_TYPES = {pillow: mime for mime, pillow in _PILLOW_FORMATS.items()} | {"MPO": "image/jpeg"}
+
+# HEIF and HEIC (the iPhone's photos) are read through pi-heif: libheif with only the libde265 HEVC decoder, all
+# LGPL, no encoder (pillow-heif's wheels carry x265, which is GPL). Its Pillow plugin is registered as "HEIF", and
+# like every reader here it sees only files of the accepted types. libheif applies the file's rotation and mirror
+# (irot, imir) while decoding, reports the size they give, and pi-heif sets the EXIF orientation it copies to 1,
+# as the HEIF standard says readers must ignore it: so a HEIC is upright however its EXIF disagrees. One decoding
+# thread: the CPU budget counts the decoding thread only. Thumbnails, depth maps and other auxiliary images are
+# never listed, let alone decoded.
+pi_heif.register_heif_opener(decode_threads=1, thumbnails=False, depth_images=False, aux_images=False)
 
 # EXIF orientation -> the transpose that makes the picture upright (the table ImageOps.exif_transpose uses).
 _UPRIGHT = {
@@ -53,6 +65,11 @@ _RESIZABLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK"}
 _RESAMPLE = Image.Resampling.BICUBIC
 # Above this ratio Pillow first shrinks by whole factors with reduce() (cheap box averaging) and resamples the rest.
 _REDUCING_GAP = 3.0
+# How far short of a rendition's size a JPEG may be decoded by DCT scaling, the rest made up by resampling up. A
+# 12-megapixel phone photo (4032 px) is just under twice the large size: decoded whole and resampled, it costs
+# twice what decoding at half size (2016 px) and stretching by 1.6% costs, for a difference of about 40 dB PSNR
+# before JPEG's own loss (docs/benchmarks.md, "## Renditions").
+_DCT_SLACK = 0.97
 # Progressive JPEGs show a whole, blurry picture early on slow connections. optimize=True costs time and nothing
 # more here: progressive encoding already computes optimal Huffman tables.
 _JPEG_OPTIONS = {"quality": 85, "progressive": True}
@@ -72,9 +89,11 @@ MAX_JPEG_SCANS = 100
 # The decoded picture, the copy resizing works on (converted from a palette or 16 bits, or premultiplied for its
 # alpha) and resizing's first pass: 3. WebP: the two canvases libwebp's decoder keeps and the copy it hands Pillow,
 # then Pillow's picture and the copy to resize: 5. AVIF: libavif's YUV planes and RGB output, Pillow's picture and
-# the copy to resize: 4. JPEG counts at its reduced (DCT-scaled) size. Checked against the measured peaks in
+# the copy to resize: 4. HEIF: libheif's RGB (3 bytes a pixel, kept until Pillow has copied it), Pillow's picture
+# and resizing's first pass: 3 (measured: 7-9 bytes a pixel at the peak, against the 12 counted). JPEG counts at its
+# reduced (DCT-scaled) size. Checked against the measured peaks in
 # docs/benchmarks.md ("## Decoding limits").
-_COPIES = {"JPEG": 3, "MPO": 3, "PNG": 3, "GIF": 3, "WEBP": 5, "AVIF": 4}
+_COPIES = {"JPEG": 3, "MPO": 3, "PNG": 3, "GIF": 3, "WEBP": 5, "AVIF": 4, "HEIF": 3}
 # Markers without a length after them: RSTn, TEM and SOI.
 _STANDALONE_MARKERS = {*range(0xD0, 0xD8), 0x01, 0xD8}
 _EOI, _SOS = 0xD9, 0xDA
@@ -145,7 +164,8 @@ def render(
     types = tuple(allowed_types()) if allowed is None else allowed
     clock = Stopwatch()
     with clock.stage("decode"):
-        result, picture = _decode(fp, [_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS], limits, specs)
+        formats = list(dict.fromkeys(_PILLOW_FORMATS[t] for t in types if t in _PILLOW_FORMATS))
+        result, picture = _decode(fp, formats, limits, specs)
     result.renditions = _renditions(picture, (result.width, result.height), specs, clock)
     result.timings = clock.ms
     return result
@@ -183,7 +203,8 @@ def _decode(fp: BinaryIO, formats: list[str], limits: _Limits, specs: dict) -> t
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadMedia(f"The image has more pixels than the limit of {_megapixels(limits.pixels)} megapixels.") from exc
     except _DECODE_ERRORS as exc:
-        reason = "it is truncated" if "truncated" in str(exc).lower() else "it is damaged"
+        # Pillow's readers say "truncated"; libheif says "end of file" (when data lies past it).
+        reason = "it is truncated" if re.search("truncated|end of file", str(exc), re.I) else "it is damaged"
         raise BadMedia(f"This file is not a valid image ({reason}).") from exc
 
 
@@ -228,18 +249,27 @@ def _read(im: Image.Image, fp: _Budgeted, limits: _Limits, specs: dict) -> tuple
     scans = _check_size_and_scans(im, fp, limits.pixels)
     target = _scaled(size, max((_scale_for(size, spec) for spec in specs.values()), default=0.0))
     # JPEG only (a no-op elsewhere): the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling), keeping
-    # at least `target`. A 50-megapixel photo then never exists at full size in memory, and decoding is faster.
-    im.draft(None, target)
+    # at least `target` less the slack. A 50-megapixel photo then never exists at full size in memory, and
+    # decoding is faster.
+    im.draft(None, (math.ceil(target[0] * _DCT_SLACK), math.ceil(target[1] * _DCT_SLACK)))
     _check_memory(im, size, scans, limits.memory)
-    animated = im.format != "MPO" and getattr(im, "is_animated", False)
+    # A HEIF's several top-level pictures are a collection (a burst, a bracket), not frames of an animation.
+    animated = im.format not in ("MPO", "HEIF") and getattr(im, "is_animated", False)
     exif = im.getexif()  # A PNG decodes here: its EXIF may come after the pixels.
     orientation = exif.get(ExifTags.Base.Orientation)
     picture = _to_srgb(_decoded(im, fp, target), im.info.get("icc_profile"))
     if orientation in _UPRIGHT:
         picture = picture.transpose(_UPRIGHT[orientation])
     width, height = size[::-1] if orientation in (5, 6, 7, 8) else size
-    result = ImageResult(_MIME_TYPES[im.format], width, height, animated, _exif_subset(exif))
+    result = ImageResult(_mime_type(im), width, height, animated, _exif_subset(exif))
     return result, picture
+
+
+def _mime_type(im: Image.Image) -> str:
+    # libheif tells HEVC-coded HEIF (HEIC) from the rest by the file's brands and its primary picture.
+    if im.format == "HEIF":
+        return "image/heic" if getattr(im, "custom_mimetype", None) == "image/heic" else "image/heif"
+    return _MIME_TYPES[im.format]
 
 
 def _check_size_and_scans(im: Image.Image, fp: _Budgeted, limit: int) -> int:
@@ -357,7 +387,12 @@ def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int]) -> Image.Ima
     """The first frame at `size`, in a mode that resizes well."""
     im.load()  # Here, inside the error handling, even when nothing below needs to touch the pixels.
     fp.check()  # WebP and AVIF decode in one call, which no read interrupts.
-    return _resized(_resizable(im), size)
+    picture = _resized(_resizable(im), size)
+    if picture is not im:
+        # The decoded pixels are no longer needed: free them now, not when `im` goes (after turning the picture
+        # upright, which would hold a third full copy). Its format, info and EXIF stay readable.
+        im.im = None
+    return picture
 
 
 def _megabytes(size: int) -> str:
@@ -375,7 +410,22 @@ def _resizable(im: Image.Image) -> Image.Image:
 
 
 def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return im if im.size == size else im.resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+    if im.size == size:
+        return im
+    factor = round(im.width / size[0])
+    if factor >= 2 and _whole_reduction(im.size, factor) == size:
+        # Exactly a whole factor (the large rendition to the medium, 2048 to 1024): box averaging alone, a tenth of
+        # resampling's time and as close to LANCZOS as BILINEAR is (docs/benchmarks.md, "## Renditions").
+        return im.reduce(factor)
+    if im.width < size[0]:
+        # The DCT slack's few percent up: BILINEAR is as good as BICUBIC for so small a stretch, and cheaper.
+        return im.resize(size, Image.Resampling.BILINEAR)
+    return im.resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+
+
+def _whole_reduction(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """The size reduce(factor) gives: partial blocks at the edges count."""
+    return math.ceil(size[0] / factor), math.ceil(size[1] / factor)
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:

@@ -20,7 +20,7 @@ from mediahub import ratelimit
 from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, RateLimited, Refusal
 from mediahub.http import owner_id
 from uploads import selectors, services, sharing
-from uploads.filetypes import allowed_types
+from uploads.filetypes import allowed_types, picker_accept
 from uploads.forms import (
     DirectUploadForm,
     MediaFieldsForm,
@@ -99,6 +99,7 @@ def upload_form(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "accept": ",".join(allowed_types()),
+        "picker_accept": picker_accept(),
         "max_size": settings.MAX_UPLOAD_SIZE,
         "direct_max_size": direct_upload_limit(),
     }

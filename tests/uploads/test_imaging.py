@@ -8,13 +8,17 @@ import time
 import warnings
 import zipfile
 
+import pi_heif
 import pytest
 from PIL import EpsImagePlugin, ExifTags, Image, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
 
 from tests.images import (
+    camera_exif,
     camera_jpeg,
     encoded,
     gif_frames,
+    heic,
+    heic_declaring,
     photo,
     png_header,
     progressive_jpeg,
@@ -178,6 +182,29 @@ def test_tiny_lossless_webp_declaring_a_huge_picture_is_refused_before_decoding(
     )
 
 
+def heic_not_decoded(monkeypatch) -> None:
+    # pi-heif's plugin decodes in its own load(), not ImageFile's.
+    monkeypatch.setattr(pi_heif.HeifImageFile, "load", lambda self: pytest.fail("the HEIC was decoded"))
+
+
+def test_tiny_heic_declaring_a_huge_picture_is_refused_before_decoding(monkeypatch):
+    bomb = heic_declaring(9000, 9000)
+    assert len(bomb.getvalue()) < 2000
+    heic_not_decoded(monkeypatch)
+    with pytest.raises(BadMedia) as refused:
+        render(bomb)
+    assert str(refused.value) == "The image is 9000×9000 pixels; the limit is 50 megapixels."
+
+
+def test_heic_within_the_pixel_limit_but_over_the_memory_limit_is_refused_before_decoding(monkeypatch):
+    heic_not_decoded(monkeypatch)
+    with pytest.raises(BadMedia) as refused:
+        render(heic_declaring(6000, 6000))  # 36 megapixels: under 50
+    assert str(refused.value) == (
+        "This 6000×6000 HEIF image would need about 432 MB of memory to decode; the limit is 400 MB."
+    )
+
+
 def test_png_within_the_pixel_limit_but_over_the_memory_limit_is_refused_before_decoding(monkeypatch):
     not_decoded(monkeypatch)
     with pytest.raises(BadMedia, match=r"6000×6000 PNG image would need about 432 MB of memory"):
@@ -225,6 +252,12 @@ def test_zip_is_refused():
         render(buffer)
 
 
+def test_truncated_heic_is_refused():
+    whole = heic(photo((400, 300))).getvalue()
+    with pytest.raises(BadMedia, match=r"not a valid image \(it is truncated\)"):
+        render(io.BytesIO(whole[: len(whole) * 2 // 3]))
+
+
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
 def test_truncated_image_is_refused_not_rendered_half_grey(fmt):
     whole = encoded(photo((400, 300)).convert("P") if fmt == "GIF" else photo((400, 300)), fmt).getvalue()
@@ -266,12 +299,40 @@ def test_types_not_allowed_are_refused():
         ("WEBP", "image/webp"),
         ("GIF", "image/gif"),
         ("AVIF", "image/avif"),
+        ("HEIC", "image/heic"),
     ],
 )
 def test_every_accepted_format_is_rendered(fmt, mime):
-    result = render(encoded(Image.new("RGB", (64, 48), RED), fmt), renditions=SMALL)
+    picture = Image.new("RGB", (64, 48), RED)
+    result = render(heic(picture) if fmt == "HEIC" else encoded(picture, fmt), renditions=SMALL)
     assert (result.format, result.width, result.height, result.animated) == (mime, 64, 48, False)
     assert near(opened(only(result, "small", "jpg")).getpixel((32, 24)), RED)
+
+
+def test_heic_is_rendered_as_jpeg_and_webp():
+    result = render(heic(Image.new("RGB", (640, 480), RED)), renditions={**SMALL, "thumb": {"size": 100, "crop": True}})
+    assert (result.format, result.width, result.height, result.animated) == ("image/heic", 640, 480, False)
+    assert {(r.name, r.ext, r.content_type, r.width, r.height) for r in result.renditions} == {
+        ("small", "jpg", "image/jpeg", 200, 150),
+        ("small", "webp", "image/webp", 200, 150),
+        ("thumb", "jpg", "image/jpeg", 100, 100),
+        ("thumb", "webp", "image/webp", 100, 100),
+    }
+    for rendition in result.renditions:
+        im = opened(rendition)
+        assert im.format == {"jpg": "JPEG", "webp": "WEBP"}[rendition.ext]
+        assert near(im.getpixel((50, 50)), RED)
+
+
+def test_heic_with_alpha_keeps_it_in_webp_and_is_flattened_on_white_in_jpeg():
+    im = Image.new("RGBA", (100, 100), (0, 0, 255, 0))
+    ImageDraw.Draw(im).rectangle((0, 0, 49, 99), fill=(*RED, 255))
+    result = render(heic(im), renditions=SMALL)
+    jpeg, webp = opened(only(result, "small", "jpg")), opened(only(result, "small", "webp"))
+    assert near(jpeg.getpixel((80, 50)), WHITE, 8)
+    assert webp.mode == "RGBA"
+    assert webp.getpixel((80, 50))[3] < 8
+    assert near(webp.getpixel((20, 50)), (*RED, 255))
 
 
 def test_renditions_are_jpeg_and_webp_with_the_right_content_types():
@@ -326,17 +387,19 @@ STORED = {
 }
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
-@pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_is_applied_so_renditions_are_upright(orientation, fmt):
-    # Red top left, blue top right: no flip or turn leaves both where they were.
+def stored_turned(orientation: int) -> tuple[Image.Image, Image.Exif]:
+    """An upright picture as a camera stores it for `orientation`, and the EXIF that says so.
+    Red top left, blue top right: no flip or turn leaves both where they were."""
     upright = Image.new("RGB", (1600, 800), WHITE)
     ImageDraw.Draw(upright).rectangle((0, 0, 399, 399), fill=RED)
     ImageDraw.Draw(upright).rectangle((1200, 0, 1599, 399), fill=BLUE)
     stored = upright.transpose(STORED[orientation]) if STORED[orientation] is not None else upright
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = orientation
-    result = render(encoded(stored, fmt, exif=exif.tobytes()), renditions=SMALL)
+    return stored, exif
+
+
+def assert_upright(result: ImageResult) -> None:
     assert (result.width, result.height) == (1600, 800)
     small = opened(only(result, "small", "jpg"))
     assert small.size == (200, 100)
@@ -344,6 +407,36 @@ def test_exif_orientation_is_applied_so_renditions_are_upright(orientation, fmt)
     assert near(small.getpixel((180, 20)), BLUE)
     assert near(small.getpixel((20, 80)), WHITE)
     assert near(small.getpixel((180, 80)), WHITE)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_so_renditions_are_upright(orientation, fmt):
+    stored, exif = stored_turned(orientation)
+    assert_upright(render(encoded(stored, fmt, exif=exif.tobytes()), renditions=SMALL))
+
+
+def file_exif(data: bytes) -> Image.Exif:
+    """The EXIF stored in a HEIC, as it is in the file."""
+    exif = Image.Exif()
+    exif.load(pi_heif.open_heif(io.BytesIO(data)).info["exif"])
+    return exif
+
+
+# The HEIF transforms that each orientation is written as: a turn (irot), a mirror (imir), or both.
+HEIF_TRANSFORMS = {1: set(), 2: {b"imir"}, 3: {b"irot"}, 4: {b"imir"}, 5: {b"irot", b"imir"}, 6: {b"irot"}}
+HEIF_TRANSFORMS |= {7: {b"irot", b"imir"}, 8: {b"irot"}}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_heic_is_turned_by_its_transforms_once_even_with_the_same_exif_orientation(orientation):
+    # As an iPhone writes it: the picture as the sensor saw it, with the turn in both irot/imir and the EXIF.
+    # Applying both would turn it twice.
+    stored, exif = stored_turned(orientation)
+    data = heic(stored, exif).getvalue()
+    assert {box for box in (b"irot", b"imir") if box in data} == HEIF_TRANSFORMS[orientation]
+    assert file_exif(data).get(ExifTags.Base.Orientation) == orientation
+    assert_upright(render(io.BytesIO(data), renditions=SMALL))
 
 
 def test_large_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
@@ -433,6 +526,22 @@ def test_renditions_carry_no_exif_gps_xmp_or_icc_and_the_camera_is_kept():
         assert not {"exif", "icc_profile", "xmp"} & set(im.info)
         assert b"Exif" not in rendition.data
         assert b"EXIF" not in rendition.data
+
+
+def test_heic_gives_the_same_exif_subset_and_its_renditions_carry_none():
+    exif = camera_exif(make="Apple", model="iPhone 15 Pro", lens="iPhone 15 Pro back triple camera 6.86mm f/1.78")
+    source = heic(photo((640, 480)), exif)
+    assert file_exif(source.getvalue()).get_ifd(ExifTags.IFD.GPSInfo)  # the file really has a location
+    result = render(source, renditions={"thumb": {"size": 100, "crop": True}, "small": {"size": 200, "crop": False}})
+    assert result.exif == {
+        "make": "Apple",
+        "model": "iPhone 15 Pro",
+        "lens": "iPhone 15 Pro back triple camera 6.86mm f/1.78",
+        "taken_at": "2024-05-01T12:34:56",
+    }
+    for rendition in result.renditions:
+        assert not opened(rendition).getexif()
+        assert b"Exif" not in rendition.data
 
 
 def test_exif_is_empty_when_the_file_has_none():

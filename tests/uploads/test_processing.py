@@ -6,7 +6,7 @@ from django.conf import settings
 from PIL import Image
 
 from mediahub.aws import client as aws_client
-from tests.images import animated_gif, camera_jpeg, encoded, png_header, truncated_jpeg
+from tests.images import animated_gif, camera_exif, camera_jpeg, encoded, heic, photo, png_header, truncated_jpeg
 from uploads import arrival, dispatch, lifecycle, processing, services, storage
 from uploads.models import MediaItem, Status
 
@@ -358,3 +358,14 @@ def test_a_transaction_cancelled_by_a_conflicting_one_is_retried_not_dropped(mon
     with pytest.raises(processing.TransientError, match="TransactionCanceledException"):
         process(item)
     assert fresh(item).status == Status.PENDING
+
+
+def test_heic_declared_by_its_other_name_becomes_ready_with_renditions():
+    item = uploaded_item(
+        heic(photo((800, 600)), camera_exif(make="Apple", model="iPhone 15 Pro")).getvalue(), "image/heif"
+    )
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert (item.declared_type, item.detected_type, item.width, item.height) == ("image/heif", "image/heic", 800, 600)
+    assert item.exif["model"] == "iPhone 15 Pro"
+    assert rendition_keys(item) == ALL_RENDITIONS

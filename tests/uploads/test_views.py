@@ -1,11 +1,14 @@
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from tests.conftest import create_and_upload, jpeg_bytes, post_json
+from tests.images import heic
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +42,23 @@ def test_no_javascript_upload_streams_through_django_then_confirms(client, alice
     assert confirmation.status_code == 200
     for expected in ("Uploaded", "Cat", "Sleeping", "cat.jpg", "image/jpeg", f"{len(data)} bytes", "Download"):
         assert expected in text
+
+
+def test_no_javascript_upload_of_a_heic_the_browser_sent_untyped_is_taken_by_its_extension(client, alice):
+    client.force_login(alice)
+    data = heic(Image.new("RGB", (64, 48), "teal")).getvalue()
+    upload = SimpleUploadedFile("IMG_0042.HEIC", data, content_type="application/octet-stream")
+    response = client.post("/upload/", {"name": "Phone", "file": upload})
+    assert response.status_code == 302
+    assert "image/heic" in client.get(response.url).content.decode()
+
+
+def test_upload_page_lets_the_file_picker_show_heic_files_by_their_extension(client, alice):
+    client.force_login(alice)
+    page = client.get("/upload/").content.decode()
+    [accept] = re.findall(r'<input type="file"[^>]* accept="([^"]*)"', page)
+    assert {"image/heic", "image/heif", ".heic", ".heif", ".jpg"} <= set(accept.split(","))
+    assert "HEIC" in page
 
 
 def test_no_javascript_upload_refuses_an_unknown_type_with_a_message(client, alice):

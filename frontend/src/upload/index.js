@@ -70,13 +70,14 @@ function start(form) {
 
   function add(files) {
     for (const file of files) {
-      const problem = refusal(file, accept, maxSize);
+      const type = declaredType(file);
+      const problem = refusal(file, type, accept, maxSize);
       if (problem) {
         view.refuse(file, problem);
         continue;
       }
       try {
-        uppy.addFile({ name: file.name, type: file.type, data: file, source: "page", meta: { title: file.name, caption: "" } });
+        uppy.addFile({ name: file.name, type, data: file, source: "page", meta: { title: file.name, caption: "" } });
       } catch (err) {
         if (!/duplicate/i.test(err.message)) view.refuse(file, err.message); // the same file twice is added once
       }
@@ -114,8 +115,16 @@ function start(form) {
   });
 }
 
-function refusal(file, accept, maxSize) {
-  if (!accept.includes(file.type)) return `Files of type ${file.type || "unknown"} are not accepted.`;
+// Browsers that cannot show HEIF (Chrome and Firefox on Windows and Linux) give .heic files no type. The server
+// sniffs every file's content once it is stored, so the extension is a fair first guess to ask with.
+const TYPES_BY_EXTENSION = { heic: "image/heic", heif: "image/heif" };
+
+function declaredType(file) {
+  return file.type || TYPES_BY_EXTENSION[file.name.split(".").pop().toLowerCase()] || "";
+}
+
+function refusal(file, type, accept, maxSize) {
+  if (!accept.includes(type)) return `Files of type ${type || "unknown"} are not accepted.`;
   if (file.size === 0) return "The file is empty.";
   if (file.size > maxSize) return `The file is ${humanSize(file.size)}; the limit is ${humanSize(maxSize)}.`;
   return null;
