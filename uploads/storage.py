@@ -233,6 +233,12 @@ def download_url(key: str, *, file_name: str, content_type: str, version_id: str
     return presigned_get(settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
+def stream_url(key: str, *, content_type: str, version_id: str | None, expires: int) -> str:
+    """A link a <video> element plays the original (the pinned version) from, in ranges, for `expires` seconds."""
+    params = {"response-content-type": content_type, **({"versionId": version_id} if version_id else {})}
+    return presigned_get(settings.UPLOADS_BUCKET, key, expires=expires, params=params)
+
+
 def attachment_header(file_name: str) -> str:
     """Content-Disposition for any file name: an ASCII fallback plus the exact name, RFC 6266 / 5987 encoded."""
     ascii_name = file_name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"

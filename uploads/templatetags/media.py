@@ -10,3 +10,13 @@ register = template.Library()
 @register.filter
 def link_state(link: ShareLink, now: datetime) -> str:
     return link.state(now)
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """1:05 or 1:02:05: a video's length as players show it."""
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
