@@ -24,9 +24,10 @@ class OutOfTime(Exception):
 class RangedOriginal(io.RawIOBase):
     """`size` bytes of `key` (the pinned `version_id`), read through a buffer of the last range fetched.
 
-    Counts what it fetches (`bytes_fetched`, `requests`). With a `deadline` (time.monotonic()), a read after it
-    raises OutOfTime, so a decoder that keeps reading is stopped. A storage error in a read is kept in `failure`:
-    libraries that call back into Python (pypdfium2) may swallow it and report a damaged file instead.
+    Counts what it fetches (`bytes_fetched`, `requests`) and the time spent waiting for it (`fetch_seconds`).
+    With a `deadline` (time.monotonic()), a read after it raises OutOfTime, so a decoder that keeps reading is
+    stopped. A storage error in a read is kept in `failure`: libraries that call back into Python (pypdfium2) may
+    swallow it and report a damaged file instead.
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class RangedOriginal(io.RawIOBase):
         self.readahead = READAHEAD if readahead is None else readahead
         self.deadline = deadline
         self.bytes_fetched = self.requests = 0
+        self.fetch_seconds = 0.0
         self.failure: Exception | None = None
         self._pos = 0
         self._buffer, self._buffer_start = b"", 0
@@ -86,11 +88,14 @@ class RangedOriginal(io.RawIOBase):
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise OutOfTime
         stop = min(self.size, max(stop, start + self.readahead))
+        started = time.perf_counter()
         try:
             data = storage.read_original_range(self.key, start, stop, self.version_id)
         except Exception as exc:
             self.failure = exc
             raise
+        finally:
+            self.fetch_seconds += time.perf_counter() - started
         self.bytes_fetched += len(data)
         self.requests += 1
         if keep_from is None:
