@@ -16,7 +16,16 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 # The benchmarks, in order; a missing one is skipped (images.py is a helper, not a benchmark).
-BENCHMARKS = ["web.py", "renditions.py", "latency.py", "decoding.py", "package.py", "localaws.py", "uploads.py"]
+BENCHMARKS = [
+    "web.py",
+    "renditions.py",
+    "latency.py",
+    "decoding.py",
+    "video.py",
+    "package.py",
+    "localaws.py",
+    "uploads.py",
+]
 
 
 def run(script: Path) -> bool:

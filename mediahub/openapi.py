@@ -156,6 +156,17 @@ SCHEMAS: dict[str, Schema] = {
             "width": nullable("integer", minimum=0),
             "height": nullable("integer", minimum=0),
             "animated": nullable("boolean"),
+            "duration": nullable("number", minimum=0, description="A video's length in seconds."),
+            "videoCodec": nullable("string", description="A video's picture codec, as FFmpeg names it (h264, vp9 …)."),
+            "audioCodec": nullable("string", description="A video's sound codec (aac, opus …); null without sound."),
+            "frameRate": nullable("number", minimum=0, description="A video's frames per second."),
+            "rotation": nullable(
+                "integer",
+                enum=[0, 90, 180, -90, None],
+                description="Degrees counterclockwise the video's frames are turned to be shown; width and height "
+                "are as shown.",
+            ),
+            "pages": nullable("integer", minimum=1, description="A PDF's page count."),
             "downloads": {"type": "integer", "minimum": 0},
             "sha256": nullable(
                 "string",

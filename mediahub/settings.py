@@ -256,6 +256,12 @@ MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
 MAX_DECODE_BYTES = env_int("MAX_DECODE_BYTES", 400_000_000)
 # CPU seconds one image may take to decode; past them it is refused (a JPEG of thousands of scans takes minutes).
 IMAGE_DECODE_SECONDS = env_int("IMAGE_DECODE_SECONDS", 10)
+# Seconds (wall clock: most of it is waiting for ranged reads from S3) to read a video's facts and poster frame or
+# a PDF's first page. A video out of time is ready without a poster, or refused if it could not even be opened.
+MEDIA_PREVIEW_SECONDS = env_int("MEDIA_PREVIEW_SECONDS", 30)
+# Videos and PDFs are read in ranges, not whole; up to this size processing still streams them once to store their
+# SHA-256 (the API's lookup by checksum). Larger ones get none: hashing would cost the whole transfer.
+FULL_HASH_MAX_BYTES = env_int("FULL_HASH_MAX_BYTES", 256 * 1024**2)
 # Renditions made of every image: name -> longest side in pixels, and whether it is a square centre crop.
 # Each is written as JPEG and WebP.
 MEDIA_RENDITIONS = {

@@ -171,6 +171,15 @@ def render(
     return result
 
 
+def render_still(picture: Image.Image, *, renditions: dict | None = None) -> tuple[list[Rendition], dict[str, int]]:
+    """The renditions of a picture decoded elsewhere (a video's poster frame, a PDF's first page), upright and in
+    sRGB already; with their timings (resize, encode) in milliseconds."""
+    specs = settings.MEDIA_RENDITIONS if renditions is None else renditions
+    clock = Stopwatch()
+    made = _renditions(_to_srgb(_resizable(picture), None), picture.size, specs, clock)
+    return made, clock.ms
+
+
 def _pixel_limit(max_pixels: int) -> int:
     # Pillow refuses images above its own Image.MAX_IMAGE_PIXELS (a process-wide setting, left untouched here)
     # while opening them, so a larger setting cannot take effect; say the limit that really applies.

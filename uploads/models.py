@@ -109,6 +109,13 @@ class MediaItem(Model):
     height = NumberAttribute(null=True)
     animated = BooleanAttribute(null=True)
     exif = JSONAttribute(null=True)
+    # A video's (width and height above are as shown, after rotation); None where processing found no such stream.
+    duration = NumberAttribute(null=True)  # seconds
+    video_codec = UnicodeAttribute(null=True)  # FFmpeg's names: h264, hevc, vp9, av1, prores ...
+    audio_codec = UnicodeAttribute(null=True)  # aac, opus, mp3 ...
+    frame_rate = NumberAttribute(null=True)  # frames a second
+    rotation = NumberAttribute(null=True)  # degrees counterclockwise the container turns the frames to show them
+    pages = NumberAttribute(null=True)  # a PDF's
     renditions = JSONAttribute(null=True)  # {"thumb.jpg": {"key": ..., "width": .., "height": .., "bytes": ..}, ...}
     attempts = NumberAttribute(default=0)
     downloads = NumberAttribute(default=0)

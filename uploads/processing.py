@@ -10,10 +10,11 @@ import json
 import logging
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -24,6 +25,11 @@ from mediahub.stopwatch import Stopwatch
 from uploads import arrival, imaging, lifecycle, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, mismatch, sniff
 from uploads.models import MediaItem, Status
+from uploads.ranged import OutOfTime, RangedOriginal
+
+if TYPE_CHECKING:
+    from uploads.pdf import DocumentResult
+    from uploads.video import VideoResult
 
 log = logging.getLogger("uploads.processing")
 
@@ -67,10 +73,12 @@ class Run(Stopwatch):
         self.outcome = "ignored"
         self.reason: str | None = None
         self.image_ms: dict[str, int] = {}
+        self.bytes_read: int | None = None  # of a video or PDF, read in ranges (an image is read whole)
 
     def log(self) -> None:
         record = {"event": "processed", "key": self.key, "item": self.item_id, "outcome": self.outcome}
-        log.info(json.dumps({**record, "reason": self.reason, "ms": {**self.ms, **self.image_ms}}))
+        record |= {"reason": self.reason, "ms": {**self.ms, **self.image_ms}}
+        log.info(json.dumps(record | ({"bytes_read": self.bytes_read} if self.bytes_read is not None else {})))
 
 
 def media_id_from_key(key: str) -> str | None:
@@ -166,7 +174,7 @@ def _process_item(run: Run, item: MediaItem, started_from: str) -> str:
     )
     with run.stage("store"):
         prefix = storage.rendition_prefix(item.owner_id, item.id)
-        renditions = store_renditions(prefix, fetched.image.renditions) if fetched.image else {}
+        renditions = store_renditions(prefix, fetched.renditions) if fetched.renditions else {}
         try:
             lifecycle.finish(item, started_from, _ready_actions(item, fetched, renditions))
         except lifecycle.Lost:
@@ -190,9 +198,18 @@ def _lost_the_race(item: MediaItem, renditions: dict) -> None:
 @dataclass
 class Fetched:
     head: dict
-    sha256: str
+    sha256: str | None  # None for a video or PDF larger than FULL_HASH_MAX_BYTES, which is never read whole
     detected: str
-    image: imaging.ImageResult | None
+    image: imaging.ImageResult | None = None
+    video: VideoResult | None = None
+    document: DocumentResult | None = None
+
+    @property
+    def renditions(self) -> list[imaging.Rendition]:
+        """An image's renditions, a video's poster's or a PDF's first page's; none for a video without a poster."""
+        if self.image:
+            return self.image.renditions
+        return self.video.poster if self.video else self.document.preview if self.document else []
 
 
 def fetch_and_render(
@@ -205,7 +222,8 @@ def fetch_and_render(
     renditions: dict | None = None,
     version_id: str | None = None,
 ) -> Fetched:
-    """Check an original in the uploads bucket and, for an image, make its renditions (in memory).
+    """Check an original in the uploads bucket and make its renditions (in memory): of an image, read whole; of a
+    video's poster frame or a PDF's first page, read in ranges.
 
     Raises BadMedia for anything that is not what it claims, larger than allowed, or gone.
     """
@@ -217,12 +235,50 @@ def fetch_and_render(
         raise imaging.BadMedia(f"The file is {human_size(length)}; the limit is {human_size(max_size)}.")
     if size is not None and length != size:
         raise imaging.BadMedia(f"The file is {length} bytes but {size} were declared.")
+    if family(declared_type) != "image":
+        return _read_in_ranges(run, head, key, declared_type, version_id, renditions)
     with _spooled() as fp:
         with run.stage("fetch"):
             sha256 = storage.download_original(key, fp, version_id)
         detected = _detect(fp, declared_type)
         image = _render(run, fp, renditions) if family(detected) == "image" else None
     return Fetched(head, sha256, detected, image)
+
+
+def _read_in_ranges(
+    run: Run, head: dict, key: str, declared_type: str, version_id: str | None, renditions: dict | None
+) -> Fetched:
+    """A video or a PDF: its decoder reads only what it needs, through ranged GETs. The whole-file SHA-256 (the
+    API's lookup by checksum) then costs a second, streamed read: made up to FULL_HASH_MAX_BYTES, and skipped
+    above, where it would cost the transfer and time that reading in ranges saves (such items have no sha256)."""
+    length = head["ContentLength"]
+    deadline = time.monotonic() + settings.MEDIA_PREVIEW_SECONDS
+    reader = RangedOriginal(key, length, version_id=version_id, deadline=deadline)
+    with run.stage("preview"):
+        try:
+            fetched = _preview(head, reader, declared_type, renditions)
+        except OutOfTime as exc:  # video and pdf say which part took too long; this is anything else
+            seconds = settings.MEDIA_PREVIEW_SECONDS
+            raise imaging.BadMedia(f"This file took too long to read (more than {seconds} seconds).") from exc
+        finally:
+            run.bytes_read = reader.bytes_fetched
+    run.image_ms = (fetched.video or fetched.document).timings
+    if length <= settings.FULL_HASH_MAX_BYTES:
+        with run.stage("hash"):
+            fetched.sha256 = storage.hash_original(key, version_id)
+    return fetched
+
+
+def _preview(head: dict, reader: RangedOriginal, declared_type: str, renditions: dict | None) -> Fetched:
+    # Imported here: FFmpeg's and PDFium's libraries take half a second to load, which pages need not pay.
+    from uploads import pdf, video
+
+    fetched = Fetched(head, None, _detect(reader, declared_type))
+    if family(fetched.detected) == "video":
+        fetched.video = video.probe(reader, fetched.detected, renditions=renditions)
+    else:
+        fetched.document = pdf.preview(reader, renditions=renditions)
+    return fetched
 
 
 @contextmanager
@@ -259,7 +315,7 @@ def store_renditions(prefix: str, renditions: list[imaging.Rendition]) -> dict:
 
 def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
     """Everything the run learned, for the conditional `finish` write."""
-    head, image = fetched.head, fetched.image
+    head, image, clip, document = fetched.head, fetched.image, fetched.video, fetched.document
     actions = [
         MediaItem.detected_type.set(fetched.detected),
         MediaItem.etag.set(head["ETag"].strip('"')),
@@ -274,6 +330,18 @@ def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
             MediaItem.animated.set(image.animated),
             MediaItem.exif.set(image.exif or None),
         ]
+    if clip:
+        actions += [
+            MediaItem.width.set(clip.width),
+            MediaItem.height.set(clip.height),
+            MediaItem.duration.set(clip.duration),
+            MediaItem.video_codec.set(clip.video_codec),
+            MediaItem.audio_codec.set(clip.audio_codec),
+            MediaItem.frame_rate.set(clip.frame_rate),
+            MediaItem.rotation.set(clip.rotation),
+        ]
+    if document:
+        actions.append(MediaItem.pages.set(document.pages))
     return actions
 
 

@@ -146,7 +146,7 @@ def _video(item: MediaItem) -> Served:
     """An MP4 or QuickTime video is shared as it is only if it records no place; mediahub cannot take one out."""
 
     def read(offset: int, length: int) -> bytes:
-        return storage.read_original_range(item.object_key, offset, length, item.version_id)
+        return storage.read_original_range(item.object_key, offset, offset + length, item.version_id)
 
     try:
         placed = locationfree.video_names_a_place(read, item.size)

@@ -178,11 +178,11 @@ def read_original_head(key: str, length: int, version_id: str | None = None) -> 
     return read_original_range(key, 0, length, version_id)
 
 
-def read_original_range(key: str, offset: int, length: int, version_id: str | None = None) -> bytes:
-    """`length` bytes of the original from `offset` (fewer at its end): one ranged GET."""
+def read_original_range(key: str, start: int, stop: int, version_id: str | None = None) -> bytes:
+    """Bytes `start` up to (not including) `stop` of the original: one ranged GET (S3 answers 206)."""
     s3 = client("s3")
     answer = s3.get_object(
-        Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **_version(version_id)
+        Bucket=settings.UPLOADS_BUCKET, Key=key, Range=f"bytes={start}-{stop - 1}", **_version(version_id)
     )
     return answer["Body"].read()
 
@@ -236,6 +236,12 @@ def download_url(
     return presigned_get(bucket or settings.UPLOADS_BUCKET, key, expires=60, params=params)
 
 
+def stream_url(key: str, *, content_type: str, version_id: str | None, expires: int) -> str:
+    """A link a <video> element plays the original (the pinned version) from, in ranges, for `expires` seconds."""
+    params = {"response-content-type": content_type, **({"versionId": version_id} if version_id else {})}
+    return presigned_get(settings.UPLOADS_BUCKET, key, expires=expires, params=params)
+
+
 def attachment_header(file_name: str) -> str:
     """Content-Disposition for any file name: an ASCII fallback plus the exact name, RFC 6266 / 5987 encoded."""
     ascii_name = file_name.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "") or "download"
@@ -261,6 +267,15 @@ def download_original(key: str, fp: IO[bytes], version_id: str | None = None, ch
         digest.update(chunk)
         fp.write(chunk)
     fp.seek(0)
+    return digest.hexdigest()
+
+
+def hash_original(key: str, version_id: str | None = None, chunk_size: int = 1024 * 1024) -> str:
+    """The original's sha256, streamed through and kept nowhere (for files that are not downloaded whole)."""
+    body = client("s3").get_object(Bucket=settings.UPLOADS_BUCKET, Key=key, **_version(version_id))["Body"]
+    digest = hashlib.sha256()
+    for chunk in body.iter_chunks(chunk_size):
+        digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from mediahub import ratelimit
 from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, RateLimited, Refusal
 from mediahub.http import owner_id
-from uploads import selectors, services, sharing
+from uploads import playback, selectors, services, sharing
 from uploads.filetypes import allowed_types, picker_accept
 from uploads.forms import (
     DirectUploadForm,
@@ -124,6 +124,7 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
         "item": item,
         "form": form,
         "renditions": selectors.rendition_urls(item, ("medium",)),
+        "player": playback.player(item),
         "share_form": ShareForm(),
         "links": sharing.links_for_item(item) if item.status == Status.READY else [],
         "now": utcnow(),
@@ -169,8 +170,13 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("No such link.") from None
     except sharing.LinkGone as exc:
         return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
-    renditions = selectors.rendition_urls(found.item, ("medium",))
-    context = {"item": found.item, "renditions": renditions, "token": token, "serves": sharing.describe(found.link)}
+    context = {
+        "item": found.item,
+        "renditions": selectors.rendition_urls(found.item, ("medium",)),
+        "player": playback.player(found.item, until=found.link.expires_at),
+        "token": token,
+        "serves": sharing.describe(found.link),
+    }
     return render(request, "uploads/shared.html", context)
 
 

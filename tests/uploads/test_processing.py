@@ -1,4 +1,6 @@
+import hashlib
 import io
+import struct
 
 import pytest
 from botocore.exceptions import ClientError
@@ -6,8 +8,9 @@ from django.conf import settings
 from PIL import Image
 
 from mediahub.aws import client as aws_client
+from tests import media
 from tests.images import animated_gif, camera_exif, camera_jpeg, encoded, heic, photo, png_header, truncated_jpeg
-from uploads import arrival, dispatch, lifecycle, processing, services, storage
+from uploads import arrival, dispatch, lifecycle, processing, ranged, services, storage
 from uploads.models import MediaItem, Status
 
 OWNER = "7"
@@ -173,20 +176,124 @@ def test_odd_but_valid_images_become_ready(data, declared):
     assert item.animated is (declared == "image/gif")
 
 
+def processed_line(caplog, item: MediaItem) -> dict:
+    """Process `item` and return the run's log line."""
+    import json
+
+    with caplog.at_level("INFO", logger="uploads.processing"):
+        process(item)
+    return next(json.loads(r.getMessage()) for r in caplog.records if r.name == "uploads.processing")
+
+
+def padded_mp4(data: bytes, padding: int) -> bytes:
+    """An MP4 with a `free` box of `padding` bytes after its media: a large file whose decoders skip the tail."""
+    return data + struct.pack(">I", padding + 8) + b"free" + bytes(padding)
+
+
+def test_a_video_becomes_ready_with_a_poster_and_its_facts_read_in_ranges(caplog):
+    data = padded_mp4(media.video(audio=True), 2_000_000)
+    item = uploaded_item(data, "video/mp4")
+    line = processed_line(caplog, item)
+    item = fresh(item)
+    assert (item.status, item.detected_type, item.width, item.height) == (Status.READY, "video/mp4", 320, 240)
+    assert (item.video_codec, item.audio_codec, item.frame_rate, item.rotation) == ("h264", "aac", 25, 0)
+    assert item.duration == pytest.approx(2, abs=0.05)
+    assert rendition_keys(item) == ALL_RENDITIONS
+    assert item.sha256 == hashlib.sha256(data).hexdigest()  # a small file is still hashed whole, streamed
+    assert line["bytes_read"] < len(data) / 4
+    assert {"preview", "hash", "open", "poster", "encode", "store"} <= set(line["ms"])
+
+
+def test_a_video_over_the_hashing_limit_is_never_read_whole_and_has_no_checksum(settings, caplog):
+    settings.FULL_HASH_MAX_BYTES = 1_000_000
+    item = uploaded_item(padded_mp4(media.video(), 2_000_000), "video/mp4")
+    line = processed_line(caplog, item)
+    assert (fresh(item).status, fresh(item).sha256) == (Status.READY, None)
+    assert "hash" not in line["ms"]
+
+
+def test_a_rotated_video_is_stored_as_shown():
+    item = uploaded_item(media.video("libvpx", "webm", rotation=-90), "video/webm")
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert (item.width, item.height, item.rotation, item.video_codec) == (240, 320, -90, "vp8")
+    assert (item.renditions["medium"]["width"], item.renditions["medium"]["height"]) == (240, 320)
+
+
+def test_a_pdf_becomes_ready_with_its_first_page_as_the_preview_and_its_page_count():
+    data = media.pdf(pages=4)
+    item = uploaded_item(data, "application/pdf")
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert (item.detected_type, item.pages, item.sha256) == ("application/pdf", 4, hashlib.sha256(data).hexdigest())
+    assert rendition_keys(item) == ALL_RENDITIONS
+    assert (item.renditions["medium"]["width"], item.renditions["medium"]["height"]) == (724, 1024)
+
+
 @pytest.mark.parametrize(
     ("data", "declared"),
-    [
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "application/pdf"),
-        (b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" + b"\0" * 40, "video/mp4"),
-        (b"\x1a\x45\xdf\xa3" + b"\0" * 60, "video/webm"),
-    ],
-    ids=["pdf", "mp4", "webm"],
+    [(media.audio_only(), "video/mp4"), (media.empty_video_track(), "video/mp4")],
+    ids=["audio-only", "video-track-without-frames"],
 )
-def test_other_media_is_verified_and_ready_without_renditions(data, declared):
+def test_videos_without_a_picture_are_ready_without_a_poster(data, declared):
     item = uploaded_item(data, declared)
     assert process(item) == Status.READY
     item = fresh(item)
-    assert (item.detected_type, item.renditions, item.width) == (declared, None, None)
+    assert (item.renditions, item.width, item.audio_codec) == (None, None, "aac")
+    assert item.duration == pytest.approx(1, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "reason"),
+    [
+        (media.video()[:2000], "video/mp4", "not a valid MP4 video (it is damaged or truncated)"),
+        (b"\x1a\x45\xdf\xa3" + b"\0" * 60, "video/webm", "not a valid WebM video"),
+        (media.encrypted_pdf(), "application/pdf", "protected by a password"),
+        (media.pdf(), "video/mp4", "says it is video/mp4, but its content is application/pdf"),
+    ],
+    ids=["truncated-mp4", "header-only-webm", "encrypted-pdf", "pdf-as-video"],
+)
+def test_hostile_videos_and_pdfs_are_rejected_with_a_reason(data, declared, reason):
+    item = uploaded_item(data, declared)
+    assert process(item) == Status.REJECTED
+    item = fresh(item)
+    assert reason in item.reason
+    assert not original_exists(item)
+    assert rendition_keys(item) == []
+
+
+def test_a_video_too_large_a_picture_is_rejected_before_decoding(settings):
+    settings.MAX_IMAGE_PIXELS = 50_000
+    item = uploaded_item(media.video(), "video/mp4")
+    assert process(item) == Status.REJECTED
+    assert "320×240 pixels; the limit is 0.05 megapixels" in fresh(item).reason
+
+
+def test_a_video_that_cannot_be_read_in_time_is_rejected(settings):
+    settings.MEDIA_PREVIEW_SECONDS = 0
+    item = uploaded_item(media.video(), "video/mp4")
+    assert process(item) == Status.REJECTED
+    assert "took too long to read" in fresh(item).reason
+
+
+@pytest.mark.parametrize(
+    ("data", "declared"), [(media.video(), "video/mp4"), (media.pdf(), "application/pdf")], ids=["video", "pdf"]
+)
+def test_a_throttled_ranged_read_raises_transient_and_a_retry_reaches_ready(monkeypatch, data, declared):
+    item = uploaded_item(data, declared)
+    real, calls = storage.read_original_range, []
+
+    def flaky(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:  # past the sniffing read: inside FFmpeg's or PDFium's reading
+            raise slow_down("GetObject")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "read_original_range", flaky)
+    monkeypatch.setattr(ranged, "READAHEAD", 1024)
+    with pytest.raises(processing.TransientError, match="SlowDown"):
+        process(item)
+    assert process(item) == Status.READY
 
 
 def test_video_posing_as_an_image_is_rejected():
