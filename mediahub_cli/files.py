@@ -28,7 +28,10 @@ ISO_BRANDS.update(
         (b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"iso5", b"iso6", b"MSNV"), "video/mp4"
     )
 )
-ACCEPTED = "JPEG, PNG, WebP, GIF, AVIF, MP4, QuickTime, WebM and PDF"
+# HEIF still-image brands, major or compatible (uploads/filetypes.py says why these and not the sequence brands).
+HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis"}
+HEIF_IMAGE_BRAND = b"mif1"
+ACCEPTED = "JPEG, PNG, WebP, GIF, AVIF, HEIC, MP4, QuickTime, WebM and PDF"
 
 
 class Unsendable(Exception):
@@ -64,8 +67,19 @@ def sniff(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     if head[4:8] == b"ftyp":
-        return ISO_BRANDS.get(head[8:12])
+        return ISO_BRANDS.get(head[8:12]) or heif_type(head)
     return None
+
+
+def heif_type(head: bytes) -> str | None:
+    """AVIF, HEIC or HEIF by the ftyp box's major and compatible brands (an iPhone's: major heic; others: mif1)."""
+    end = min(int.from_bytes(head[:4], "big"), len(head))
+    brands = {head[8:12], *(head[offset : offset + 4] for offset in range(16, end - 3, 4))}
+    if b"avif" in brands:
+        return "image/avif"
+    if brands & HEIC_BRANDS:
+        return "image/heic"
+    return "image/heif" if HEIF_IMAGE_BRAND in brands else None
 
 
 def discover(paths: list[str]) -> Iterator[tuple[Path, Path | None] | tuple[str, str]]:

@@ -204,6 +204,21 @@ def jpeg_bytes(width: int = 64, height: int = 48, color: str = "teal") -> bytes:
     return out.getvalue()
 
 
+def process_until_ready(key: str, timeout: float = 30) -> None:
+    """Process an uploaded original as the worker does, and see its item ready. Once a test has started the
+    session's Celery worker, that worker may process the item first: this run then loses ("duplicate" or
+    "superseded") and the item is ready all the same."""
+    from uploads import processing
+    from uploads.models import MediaItem, Status
+
+    assert processing.process_object(settings.UPLOADS_BUCKET, key) in ("ready", "duplicate", "superseded")
+    media_id = processing.media_id_from_key(key)
+    deadline = time.monotonic() + timeout
+    while MediaItem.get(media_id).status != Status.READY:
+        assert time.monotonic() < deadline, MediaItem.get(media_id).status
+        time.sleep(0.1)
+
+
 def post_json(client, url: str, payload: dict | None = None, method: str = "post"):
     import json
 

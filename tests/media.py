@@ -168,3 +168,22 @@ def _rc4(key: bytes, data: bytes) -> bytes:
         state[i], state[j] = state[j], state[i]
         out.append(byte ^ state[(state[i] + state[j]) % 256])
     return bytes(out)
+
+
+def padded_video(size: int, fill: bytes = b"") -> bytes:
+    """A real clip grown to `size` bytes by a trailing `free` box (which players skip), for files large enough to
+    go in parts that processing still reads as the video they are. `fill` (random bytes, say) starts the padding;
+    the rest is zeros."""
+    clip = video()
+    box = struct.pack(">I4sQ", 1, b"free", size - len(clip))
+    padding = size - len(clip) - len(box)
+    return clip + box + fill[:padding] + bytes(padding - len(fill[:padding]))
+
+
+def write_padded_video(path, size: int):
+    """padded_video() written sparsely: the zeros cost no disk or time."""
+    clip = video()
+    with open(path, "wb") as out:
+        out.write(clip + struct.pack(">I4sQ", 1, b"free", size - len(clip)))
+        out.truncate(size)
+    return path

@@ -26,8 +26,7 @@ from schemathesis import GenerationMode
 from mediahub.errors import StorageUnavailable
 from mediahub.openapi import OPENAPI
 from profiles import tokens
-from tests.conftest import jpeg_bytes, upload_to_s3
-from uploads import processing
+from tests.conftest import jpeg_bytes, process_until_ready, upload_to_s3
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,7 +91,7 @@ def uploaded_item(api: Api, data: bytes | None = None, *, complete: bool = False
     if complete or ready:
         api.do("POST", "/api/media/{media_id}/complete", expect=202, path_parameters={"media_id": body["id"]})
     if ready:
-        assert processing.process_object(settings.UPLOADS_BUCKET, body["upload"]["fields"]["key"]) == "ready"
+        process_until_ready(body["upload"]["fields"]["key"])
     return body["id"]
 
 

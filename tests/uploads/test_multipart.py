@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mediahub.aws import client as aws_client
+from tests import media
 from tests.conftest import post_json
 from tests.uploads.test_processing import process
 from uploads import multipart, quota, services
@@ -30,7 +31,6 @@ from uploads.models import MediaItem, Status
 pytestmark = pytest.mark.django_db
 
 MIB = 1024**2
-MP4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"
 
 
 @pytest.fixture(autouse=True)
@@ -55,7 +55,7 @@ def bob_client(bob):
 
 
 def video(size: int = 12 * MIB) -> bytes:
-    return MP4 + os.urandom(size - len(MP4))
+    return media.padded_video(size, fill=os.urandom(size))  # random bytes: no two parts alike
 
 
 def sha256(data: bytes) -> str:
@@ -279,9 +279,10 @@ def test_parts_are_at_least_the_setting_and_never_more_than_ten_thousand(setting
 
 
 def test_the_no_javascript_form_takes_only_files_below_the_multipart_threshold(settings):
-    settings.MULTIPART_THRESHOLD = 1000
+    data = video(1 * MIB)
+    settings.MULTIPART_THRESHOLD = len(data) - 1
     form = DirectUploadForm(
-        {"name": "n", "caption": ""}, {"file": SimpleUploadedFile("a.mp4", video(2000), content_type="video/mp4")}
+        {"name": "n", "caption": ""}, {"file": SimpleUploadedFile("a.mp4", data, content_type="video/mp4")}
     )
     assert not form.is_valid() and "Turn JavaScript on" in form.errors["file"][0]
 

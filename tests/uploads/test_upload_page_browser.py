@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from mediahub import aws
+from tests import media
 from tests.conftest import jpeg_bytes, sign_in
 from uploads.models import MediaItem, Status
 
@@ -58,11 +59,8 @@ def upload_page(page, alice, live_server, local_aws):
 
 
 def video_file(path: Path, size: int) -> Path:
-    """An MP4 by its first bytes (what arrival sniffs), the rest sparse zeros: big files cost no disk time."""
-    with open(path, "wb") as out:
-        out.write(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2")
-        out.truncate(size)
-    return path
+    """A real clip padded to `size` (tests/media.py), sparse on disk: big files cost no disk time."""
+    return media.write_padded_video(path, size)
 
 
 def photos(tmp_path: Path, count: int) -> list[Path]:
@@ -265,7 +263,7 @@ def test_pause_stops_the_bytes_and_resume_continues_from_the_parts_stored(upload
     page.get_by_role("button", name=f"Resume {video.name}").click()
     page.wait_for_url("**/uploaded/", timeout=120_000)
     parts = page.traffic.part_puts
-    assert len(parts) - len(set(parts)) <= 4  # at most the parts in flight at the pause went twice
+    assert len(parts) - len(set(parts)) <= 6  # only parts in flight at the pause (or retried) went twice
 
 
 def test_cancel_leaves_no_item_and_no_parts(upload_page, alice, tmp_path):
