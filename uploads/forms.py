@@ -145,6 +145,31 @@ class ChecksumLookupForm(forms.Form):
         return ""
 
 
+# BatchGetItem's own limit: one call answers them all. 100 ids make a 3.3 kB query string.
+STATUS_IDS_PER_CALL = 100
+MEDIA_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class StatusLookupForm(forms.Form):
+    """`?ids=<id>,<id>,…`: where these items are now (the pages follow items still being processed)."""
+
+    ids = TextField(strip=False)
+
+    def clean_ids(self) -> list[str]:
+        values = self.cleaned_data["ids"].split(",")
+        if len(values) > STATUS_IDS_PER_CALL:
+            raise forms.ValidationError(
+                f"At most {STATUS_IDS_PER_CALL} ids at a time ({len(values)} given); ask again for the rest."
+            )
+        for position, value in enumerate(values, 1):
+            if not MEDIA_ID.fullmatch(value):
+                raise forms.ValidationError(
+                    f"Id {position} is not an item id: give each as the API gave it (32 lowercase hexadecimal "
+                    "digits), separated by commas."
+                )
+        return list(dict.fromkeys(values))
+
+
 class PartsRequestForm(forms.Form):
     """Which parts of an upload in parts to sign, and each one's SHA-256 (S3 checks the bytes against it)."""
 

@@ -65,7 +65,7 @@ def media_page(view: Callable) -> Callable:
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
     items, next_cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
-    cards = [{"item": item, "renditions": selectors.rendition_urls(item, ("thumb",))} for item in items]
+    cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in items]  # all: srcset
     return render(request, "uploads/gallery.html", {"cards": cards, "next_cursor": next_cursor})
 
 
@@ -123,7 +123,7 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
     context = {
         "item": item,
         "form": form,
-        "renditions": selectors.rendition_urls(item, ("medium",)),
+        "renditions": selectors.rendition_urls(item, ("medium", "large")),
         "share_form": ShareForm(),
         "links": sharing.links_for_item(item) if item.status == Status.READY else [],
         "now": utcnow(),

@@ -17,3 +17,32 @@ def link_state(link: ShareLink, now: datetime) -> str:
 def link_serves(link: ShareLink) -> str:
     """What the link hands out, in two or three words, for the owner's list of links."""
     return sharing.SERVES_LABEL[link.serves or sharing.ORIGINAL]
+
+
+# Where a picture is shown -> the `sizes` it is shown at and the renditions that may fill it. A gallery tile is a
+# square filled edge to edge (object-fit: cover, as the square thumb is cropped from the centre), so there an
+# uncropped rendition is worth its short side; static/js/pictures.js makes the same choice for pictures it swaps in.
+PICTURE_SLOTS = {
+    "thumb": ("(max-width: 600px) 46vw, 270px", ("thumb", "medium", "large")),
+    "medium": ("(max-width: 700px) 92vw, (max-width: 1200px) 62vw, 740px", ("medium", "large")),
+}
+
+
+@register.simple_tag
+def srcset(renditions: dict, slot: str, ext: str) -> str:
+    """`url 320w, url 768w, …` for one format: each rendition that is wider (there) than the ones before it."""
+    candidates, widest = [], 0
+    for name in PICTURE_SLOTS[slot][1]:
+        rendition = renditions.get(name)
+        if not rendition or ext not in rendition:
+            continue
+        width = min(rendition["width"], rendition["height"]) if slot == "thumb" else rendition["width"]
+        if width > widest:
+            candidates.append(f"{rendition[ext]} {width}w")
+            widest = width
+    return ", ".join(candidates)
+
+
+@register.simple_tag
+def picture_sizes(slot: str) -> str:
+    return PICTURE_SLOTS[slot][0]
