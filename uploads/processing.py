@@ -21,7 +21,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from mediahub.errors import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
-from uploads import arrival, imaging, lifecycle, storage
+from uploads import arrival, imaging, lifecycle, placeholders, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, mismatch, sniff
 from uploads.models import MediaItem, Status
 
@@ -274,6 +274,11 @@ def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
             MediaItem.animated.set(image.animated),
             MediaItem.exif.set(image.exif or None),
         ]
+    shown = placeholders.placeholder(image.renditions) if image else None
+    actions += [
+        MediaItem.thumbhash.set(shown.thumbhash if shown else None),
+        MediaItem.color.set(shown.color if shown else None),
+    ]
     return actions
 
 
