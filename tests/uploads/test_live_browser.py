@@ -99,26 +99,22 @@ def test_the_poller_is_quiet_while_the_tab_is_hidden_and_unchanged_answers_are_3
     assert len(answers) > before and answers[before][0] > hidden_at + 5
 
 
-def test_upload_page_rows_say_processing_then_ready_with_a_thumbnail(signed_in_page, celery_worker, tmp_path):
+def test_upload_page_rows_say_processing_then_ready_with_a_thumbnail(signed_in_page, alice, tmp_path):
     page = signed_in_page
     photos = [tmp_path / "one.jpg", tmp_path / "two.jpg"]  # two: one file alone lands on its confirmation page
     photos[0].write_bytes(jpeg_bytes(900, 600, "olive"))
     photos[1].write_bytes(jpeg_bytes(600, 900, "maroon"))
     page.goto("/upload/")
-    page.evaluate("""() => {
-        window.seen = [];
-        new MutationObserver(() => {
-            for (const el of document.querySelectorAll("[data-testid=processing-status]")) window.seen.push(el.textContent);
-        }).observe(document.getElementById("upload-list"), { subtree: true, childList: true, characterData: true });
-    }""")
     page.set_input_files("input[type=file]", [str(p) for p in photos])
     page.click("#upload-button")
     lines = page.get_by_test_id("processing-status")
     for i in range(2):
-        lines.nth(i).filter(has_text="Ready").wait_for(timeout=30000)
-    thumbs = page.get_by_test_id("processed-thumb")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=processed-thumb]')].every(i => i.naturalWidth > 0)"
-    )
-    assert thumbs.count() == 2
-    assert "Processing…" in page.evaluate("window.seen")
+        lines.nth(i).filter(has_text="Processing…").wait_for()
+    # Processed here rather than by a Celery worker: a session's worker would race every later test that processes
+    # items itself. The tasks complete queued find the items ready and do nothing.
+    for item in MediaItem.by_owner.query(str(alice.pk)):
+        assert process(item) == Status.READY
+    for i in range(2):
+        lines.nth(i).filter(has_text="Ready").wait_for(timeout=3000)
+    loaded = "() => [...document.querySelectorAll('[data-testid=processed-thumb]')].filter(i => i.naturalWidth).length"
+    page.wait_for_function(f"{loaded} == 2")

@@ -1,3 +1,4 @@
+import contextlib
 from datetime import datetime
 
 from django import template
@@ -46,3 +47,23 @@ def srcset(renditions: dict, slot: str, ext: str) -> str:
 @register.simple_tag
 def picture_sizes(slot: str) -> str:
     return PICTURE_SLOTS[slot][0]
+
+
+@register.filter
+def taken_with(exif: dict | None) -> list[tuple[str, str]]:
+    """When and with what a picture was taken, from the EXIF subset processing stored (never its location)."""
+    exif = exif or {}
+    facts = []
+    if taken := exif.get("taken_at"):
+        with contextlib.suppress(ValueError):  # stored by processing, so valid; a hand-edited record is not shown
+            facts.append(("Taken", datetime.fromisoformat(taken).strftime("%Y-%m-%d %H:%M") + " (camera's clock)"))
+    make, model = exif.get("make", ""), exif.get("model", "")
+    # Most cameras repeat the maker in the model ("Canon" + "Canon EOS R5"): say it once.
+    camera = model if make and model.lower().startswith(make.split()[0].lower()) else f"{make} {model}".strip()
+    if camera:
+        facts.append(("Camera", camera))
+    if lens := exif.get("lens"):
+        facts.append(("Lens", lens))
+    if exposure := exif.get("exposure"):
+        facts.append(("Exposure", exposure))
+    return facts
