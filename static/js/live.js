@@ -89,9 +89,25 @@
     }
   });
 
+  // Said to screen readers, which do not see a picture appear: one polite status line in the page's main region.
+  let announcer = null;
+  function announce(text) {
+    if (!announcer) {
+      announcer = document.createElement("p");
+      announcer.className = "visually-hidden";
+      announcer.setAttribute("role", "status");
+      (document.querySelector("main") || document.body).append(announcer);
+    }
+    announcer.textContent = text;
+  }
+
   // The pages' own items: an element with data-live-id holds a preview slot, a status badge and room for a reason.
   function show(el, item) {
     el.dataset.liveStatus = item.status;
+    const name = el.dataset.liveName || "An item";
+    if (item.status === "ready") announce(`${name} is ready.`);
+    else if (item.status === "rejected") announce(`${name} was refused: ${item.reason || ""}`);
+    else if (item.status === "failed") announce(`${name} failed: ${item.reason || ""}`);
     const badge = el.querySelector("[data-testid=status]");
     if (item.status === "ready") {
       const picture = window.mediahubPictures?.picture(item, el.dataset.liveSlot, el.dataset.liveName || "");
