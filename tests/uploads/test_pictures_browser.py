@@ -64,3 +64,27 @@ def test_the_placeholder_shows_before_the_picture_and_nothing_moves_when_it_load
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
     assert placeholder.count() == 0
     assert img.bounding_box() == before
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scale", "where", "picked"),
+    [
+        ({"width": 1280, "height": 800}, 1, "gallery", "thumb"),
+        ({"width": 390, "height": 844}, 3, "gallery", "medium"),  # a phone's tile at 3x needs more than 320 px
+        ({"width": 1280, "height": 800}, 1, "detail", "medium"),
+        ({"width": 1280, "height": 800}, 2, "detail", "large"),
+    ],
+)
+def test_screens_pick_the_rendition_their_size_and_density_need(
+    browser, live_server, alice, ready_photo, viewport, scale, where, picked
+):
+    context = browser.new_context(base_url=live_server.url, viewport=viewport, device_scale_factor=scale)
+    page = context.new_page()
+    try:
+        sign_in(page)
+        page.goto("/" if where == "gallery" else f"/media/{ready_photo.id}/")
+        img = page.locator("[data-testid=media-card] img" if where == "gallery" else ".preview img")
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
+        assert f"/{picked}.webp?" in img.evaluate("img => img.currentSrc")  # WebP from <picture>'s <source>
+    finally:
+        context.close()
