@@ -62,6 +62,7 @@ S3_OBJECT_GRANTS = {
 # the action and table, when the code makes a call that is not granted here.
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 TABLE_EXTRA_ACTIONS = {
+    "media": ["dynamodb:BatchGetItem"],  # the pages' live status: one BatchGet for every item they follow
     "profiles": ["dynamodb:BatchGetItem"],  # the admin's profile list: one BatchGet per page
     "share-links": ["dynamodb:BatchWriteItem"],  # deleting an item deletes its share links in batches
 }

@@ -16,7 +16,15 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 
 from mediahub.api import errors
 from uploads.filetypes import is_image
-from uploads.forms import CAPTION_MAX, CHECKSUMS_PER_LOOKUP, FILE_NAME_MAX, MAX_KEEP_DAYS, NAME_MAX, SHA256_BASE64
+from uploads.forms import (
+    CAPTION_MAX,
+    CHECKSUMS_PER_LOOKUP,
+    FILE_NAME_MAX,
+    MAX_KEEP_DAYS,
+    NAME_MAX,
+    SHA256_BASE64,
+    STATUS_IDS_PER_CALL,
+)
 from uploads.models import Status
 from uploads.multipart import MAX_PARTS, PART_URL_SECONDS, PARTS_PER_CALL
 
@@ -129,6 +137,21 @@ FILE_NAME = {
     "examples": ["beach.jpg"],
 }
 
+RENDITIONS = {
+    "type": "object",
+    "description": "Rendition name (thumb, medium, large) to its size and a short-lived link per format.",
+    "additionalProperties": obj(
+        {"width": {"type": "integer"}, "height": {"type": "integer"}},
+        additionalProperties={"type": "string", "format": "uri"},
+    ),
+}
+THUMBHASH = nullable(
+    "string",
+    description="A ThumbHash (https://evanw.github.io/thumbhash/) of the picture, base64: a blurred preview to show "
+    "while a rendition loads; null for items without renditions (or processed before placeholders existed).",
+)
+COLOR = nullable("string", pattern="^#[0-9a-f]{6}$", description="The picture's average colour, with the ThumbHash.")
+
 SCHEMAS: dict[str, Schema] = {
     "Errors": obj(
         {
@@ -174,19 +197,33 @@ SCHEMAS: dict[str, Schema] = {
                 description="SHA-256 of the file (hex), once processing has read it; null before.",
             ),
             "deleteAt": nullable("string", format="date-time", description="When the item will be deleted, if ever."),
-            "renditions": {
-                "type": "object",
-                "description": "Rendition name (thumb, medium, large) to its size and a short-lived link per format.",
-                "additionalProperties": obj(
-                    {"width": {"type": "integer"}, "height": {"type": "integer"}},
-                    additionalProperties={"type": "string", "format": "uri"},
-                ),
-            },
+            "renditions": RENDITIONS,
+            "thumbhash": THUMBHASH,
+            "color": COLOR,
             "downloadUrl": {
                 "type": "string",
                 "format": "uri-reference",
                 "description": "The site's download link (with a session): counts the download and redirects.",
             },
+        }
+    ),
+    "MediaStatuses": obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": {"type": "string", "pattern": MEDIA_ID},
+                        "status": {"type": "string", "enum": [*Status.ALL, "unknown"]},
+                        "reason": nullable("string", description="Why the item was rejected or failed."),
+                        "renditions": RENDITIONS,
+                        "thumbhash": THUMBHASH,
+                        "color": COLOR,
+                    }
+                ),
+                "description": "One per id asked, in the order asked (repeats once). `unknown`: no such item of "
+                "the caller's (never one, deleted, or someone else's: the three look alike).",
+            }
         }
     ),
     "MediaPage": obj(
@@ -359,6 +396,16 @@ CURSOR_PARAMETER = {
     "schema": {"type": "string"},
 }
 
+IDS_PARAMETER = {
+    "name": "ids",
+    "in": "query",
+    "required": True,
+    "description": f"Up to {STATUS_IDS_PER_CALL} item ids (32 lowercase hex digits each), separated by commas. More, "
+    "or anything that is not an id, is 400 (errors.ids).",
+    "schema": {"type": "string"},
+    "examples": {"two": {"value": "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210"}},
+}
+
 SHA256_PARAMETER = {
     "name": "sha256",
     "in": "query",
@@ -435,6 +482,26 @@ PATHS = {
             f"above {settings.MULTIPART_THRESHOLD} bytes (MULTIPART_THRESHOLD) is uploaded in parts: the answer "
             "has `multipart` instead of `upload`.",
         ),
+    },
+    "/api/media/status": {
+        "get": {
+            **operation(
+                "getMediaStatuses",
+                f"Where up to {STATUS_IDS_PER_CALL} of the caller's items are now: status, reason, rendition links.",
+                {
+                    "200": answer("One entry per id.", schema("MediaStatuses")),
+                    "304": answer("Not modified: the same answer as the one whose ETag was sent in If-None-Match."),
+                },
+                400,
+                401,
+                503,
+                security=READ,
+                parameters=[IDS_PARAMETER],
+                description="The pages poll this for items still pending or uploaded. One DynamoDB BatchGetItem "
+                "per call. The answer has an ETag over what it says (not over its links, which are re-signed every "
+                "few minutes): sent back as If-None-Match, an unchanged answer is 304 without a body.",
+            ),
+        },
     },
     "/api/media/{media_id}": {
         "parameters": [MEDIA_ID_PARAMETER],

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 
 from mediahub import ratelimit
 from mediahub.api import api_view, form_errors, json_body
 from mediahub.http import owner_id
 from uploads import selectors, services
-from uploads.forms import ChecksumLookupForm, MediaFieldsForm, PartsRequestForm, UploadRequestForm
+from uploads.forms import (
+    ChecksumLookupForm,
+    MediaFieldsForm,
+    PartsRequestForm,
+    StatusLookupForm,
+    UploadRequestForm,
+)
 from uploads.models import MediaItem, Status
 from uploads.multipart import PART_URL_SECONDS, part_count
 
@@ -39,6 +49,8 @@ def item_json(item: MediaItem) -> dict:
         "sha256": item.sha256,
         "deleteAt": item.delete_at.isoformat() if item.delete_at else None,
         "renditions": selectors.rendition_urls(item),
+        "thumbhash": item.thumbhash,
+        "color": item.color,
         "downloadUrl": reverse("media-download", args=[item.id]),
     }
 
@@ -85,6 +97,49 @@ def lookup(request: HttpRequest) -> JsonResponse:
 
 def detail(request: HttpRequest, media_id: str) -> JsonResponse:
     return JsonResponse(item_json(services.get_owned(owner_id=owner_id(request), media_id=media_id)))
+
+
+UNKNOWN = "unknown"  # not an item of the caller's: never one, gone, or someone else's (the three look alike)
+
+
+def statuses(request: HttpRequest) -> HttpResponse:
+    """Where several items are now, for the pages that follow items still processing: one BatchGet, and a 304
+    (before any link is signed) when nothing changed since the answer whose ETag the caller sends back."""
+    form = StatusLookupForm(request.GET)
+    if not form.is_valid():
+        return form_errors(form)
+    ids = form.cleaned_data["ids"]
+    found = selectors.media_by_ids(owner_id=owner_id(request), ids=ids)
+    etag = _status_etag([found.get(media_id) or media_id for media_id in ids])
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = JsonResponse({"items": [_status_json(media_id, found.get(media_id)) for media_id in ids]})
+    response["ETag"] = etag
+    return response
+
+
+def _status_json(media_id: str, item: MediaItem | None) -> dict:
+    if item is None:
+        return {"id": media_id, "status": UNKNOWN, "reason": None, "renditions": {}, "thumbhash": None, "color": None}
+    return {
+        "id": item.id,
+        "status": item.status,
+        "reason": item.reason,
+        "renditions": selectors.rendition_urls(item),
+        "thumbhash": item.thumbhash,
+        "color": item.color,
+    }
+
+
+def _status_etag(answers: list[MediaItem | str]) -> str:
+    """Over what the answer says, not its links: those are re-signed every few minutes and mean the same."""
+    state = [
+        [a.id, a.status, a.reason, sorted((a.renditions or {}).keys()), a.thumbhash, a.color]
+        if isinstance(a, MediaItem)
+        else [a, UNKNOWN]
+        for a in answers
+    ]
+    return f'"{hashlib.sha256(json.dumps(state).encode()).hexdigest()[:32]}"'
 
 
 @json_body
@@ -136,6 +191,7 @@ def cancel_upload(request: HttpRequest, media_id: str) -> HttpResponse:
 
 
 media_collection = api_view({"GET": listing, "POST": create})
+media_statuses = api_view({"GET": statuses})
 media_item = api_view({"GET": detail, "PATCH": update, "DELETE": delete})
 media_complete = api_view({"POST": complete})
 media_parts = api_view({"GET": list_parts, "POST": sign_parts})

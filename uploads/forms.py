@@ -119,6 +119,18 @@ CHECKSUMS_PER_LOOKUP = 50  # 50 hex digests make a 3.3 kB query string, well ins
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 
+def comma_list(text: str, *, most: int, pattern: re.Pattern, plural: str, wrong: str) -> list[str]:
+    """`a,b,c` from a query string: at most `most` values, each matching `pattern`; `wrong` says why one does not
+    (with its {position})."""
+    values = text.split(",")
+    if len(values) > most:
+        raise forms.ValidationError(f"At most {most} {plural} at a time ({len(values)} given); ask again for the rest.")
+    for position, value in enumerate(values, 1):
+        if not pattern.fullmatch(value):
+            raise forms.ValidationError(wrong.format(position=position))
+    return values
+
+
 class ChecksumLookupForm(forms.Form):
     """`?sha256=<hex>,<hex>,…`: which of these files (by SHA-256) the caller already has."""
 
@@ -126,23 +138,42 @@ class ChecksumLookupForm(forms.Form):
     cursor = TextField(required=False)
 
     def clean_sha256(self) -> list[str]:
-        values = self.cleaned_data["sha256"].split(",")
-        if len(values) > CHECKSUMS_PER_LOOKUP:
-            raise forms.ValidationError(
-                f"At most {CHECKSUMS_PER_LOOKUP} checksums at a time ({len(values)} given); ask again for the rest."
-            )
-        for position, value in enumerate(values, 1):
-            if not SHA256_HEX.fullmatch(value):
-                raise forms.ValidationError(
-                    f"Checksum {position} is not a SHA-256 digest: give each as 64 hexadecimal digits, "
-                    "separated by commas."
-                )
+        values = comma_list(
+            self.cleaned_data["sha256"],
+            most=CHECKSUMS_PER_LOOKUP,
+            pattern=SHA256_HEX,
+            plural="checksums",
+            wrong="Checksum {position} is not a SHA-256 digest: give each as 64 hexadecimal digits, separated by "
+            "commas.",
+        )
         return [value.lower() for value in values]
 
     def clean_cursor(self) -> str:
         if self.cleaned_data["cursor"]:
             raise forms.ValidationError("A checksum lookup is answered in one page: leave out the cursor.")
         return ""
+
+
+# BatchGetItem's own limit: one call answers them all. 100 ids make a 3.3 kB query string.
+STATUS_IDS_PER_CALL = 100
+MEDIA_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class StatusLookupForm(forms.Form):
+    """`?ids=<id>,<id>,…`: where these items are now (the pages follow items still being processed)."""
+
+    ids = TextField(strip=False)
+
+    def clean_ids(self) -> list[str]:
+        values = comma_list(
+            self.cleaned_data["ids"],
+            most=STATUS_IDS_PER_CALL,
+            pattern=MEDIA_ID,
+            plural="ids",
+            wrong="Id {position} is not an item id: give each as the API gave it (32 lowercase hexadecimal digits), "
+            "separated by commas.",
+        )
+        return list(dict.fromkeys(values))
 
 
 class PartsRequestForm(forms.Form):

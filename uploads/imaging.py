@@ -458,8 +458,35 @@ def _exif_subset(exif: Image.Exif) -> dict[str, str]:
         "model": _text(exif.get(ExifTags.Base.Model)),
         "lens": _text(details.get(ExifTags.Base.LensModel)),
         "taken_at": _timestamp(details.get(ExifTags.Base.DateTimeOriginal)),
+        "exposure": _exposure(details),
     }
     return {key: value for key, value in found.items() if value}
+
+
+def _exposure(details: dict) -> str:
+    """Like 1/250 s · f/2.8 · ISO 400 · 50 mm: whichever of the four the camera wrote (sane values only)."""
+    parts = []
+    time_, f_number = _number(details.get(ExifTags.Base.ExposureTime)), _number(details.get(ExifTags.Base.FNumber))
+    iso = details.get(ExifTags.Base.ISOSpeedRatings)
+    iso = _number(iso[0] if isinstance(iso, tuple) and iso else iso)
+    focal = _number(details.get(ExifTags.Base.FocalLength))
+    if time_ and 0 < time_ <= 3600:
+        parts.append(f"1/{round(1 / time_)} s" if time_ < 0.5 else f"{time_:g} s")
+    if f_number and 0 < f_number < 100:
+        parts.append(f"f/{f_number:g}")
+    if iso and 0 < iso < 10**7:
+        parts.append(f"ISO {int(iso)}")
+    if focal and 0 < focal < 10**4:
+        parts.append(f"{focal:g} mm")
+    return " · ".join(parts)
+
+
+def _number(value: object) -> float | None:
+    try:
+        number = float(value)  # EXIF rationals (IFDRational) and integers alike
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: object) -> str:

@@ -117,6 +117,10 @@ class MediaItem(Model):
     rotation = NumberAttribute(null=True)  # degrees counterclockwise the container turns the frames to show them
     pages = NumberAttribute(null=True)  # a PDF's
     renditions = JSONAttribute(null=True)  # {"thumb.jpg": {"key": ..., "width": .., "height": .., "bytes": ..}, ...}
+    # What the pages show until a rendition has loaded (uploads/placeholders.py): a ThumbHash of the picture
+    # (base64, ~25 bytes) and its average colour (#rrggbb). Set with the renditions, by whatever made them.
+    thumbhash = UnicodeAttribute(null=True)
+    color = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     downloads = NumberAttribute(default=0)
     # A file above MULTIPART_THRESHOLD goes to S3 in parts: the multipart upload S3 started for this item (the

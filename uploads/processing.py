@@ -22,7 +22,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from mediahub.errors import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
-from uploads import arrival, imaging, lifecycle, storage
+from uploads import arrival, imaging, lifecycle, placeholders, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, mismatch, sniff
 from uploads.models import MediaItem, Status
 from uploads.ranged import OutOfTime, RangedOriginal
@@ -342,6 +342,11 @@ def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
         ]
     if document:
         actions.append(MediaItem.pages.set(document.pages))
+    shown = placeholders.placeholder(fetched.renditions) if fetched.renditions else None  # any source: photo, poster, page
+    actions += [
+        MediaItem.thumbhash.set(shown.thumbhash if shown else None),
+        MediaItem.color.set(shown.color if shown else None),
+    ]
     return actions
 
 

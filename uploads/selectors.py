@@ -71,6 +71,66 @@ def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
     return items, encode_cursor(results.last_evaluated_key)
 
 
+@dataclass(frozen=True)
+class GalleryPage:
+    items: list[MediaItem]
+    older: str | None  # ?cursor= of the next page down; None on the last
+    newer: str | None  # ?before= of the page above; None on the first
+
+
+def gallery_page(*, owner_id: str, cursor: str | None = None, before: str | None = None) -> GalleryPage:
+    """A page of the owner's items, newest first: the first, the one below `cursor`, or the one above `before`.
+
+    Paging back up is a Query the other way (ScanIndexForward) from the first item of the page below, so no cursor
+    history is kept: one more item than a page says whether there is anything above it; if not, the page above is
+    the first page (full, even when fewer items than a page lay between)."""
+    if before:
+        items = _newer_items(owner_id, before)
+        if items is not None:
+            return GalleryPage(items, older=item_cursor(items[-1]), newer=item_cursor(items[0]))
+        cursor = None
+    items, older = media_page_for_owner(owner_id=owner_id, cursor=cursor)
+    return GalleryPage(items, older=older, newer=item_cursor(items[0]) if cursor and items else None)
+
+
+def _newer_items(owner_id: str, before: str) -> list[MediaItem] | None:
+    """The page just above `before`, newest first; None when that is the first page."""
+    start = decode_cursor(before, expected={"owner_id": owner_id})
+    size = settings.MEDIA_PAGE_SIZE
+    results = MediaItem.by_owner.query(
+        owner_id, scan_index_forward=True, limit=size + 1, page_size=size + 1, last_evaluated_key=start
+    )
+    items = list(results)
+    return items[:size][::-1] if len(items) > size else None
+
+
+def item_cursor(item: MediaItem) -> str | None:
+    """The by-owner index's key of an item, as a cursor: paging starts next to it."""
+    return encode_cursor(
+        {
+            "id": {"S": item.id},
+            "created_at": {"S": MediaItem.created_at.serialize(item.created_at)},
+            "owner_id": {"S": item.owner_id},
+        }
+    )
+
+
+def neighbours(item: MediaItem) -> tuple[MediaItem | None, MediaItem | None]:
+    """The ready pictures just newer and just older than `item` in its owner's library (the gallery's order), for
+    the full-window viewer's previous and next. One small Query each, read on past items without renditions."""
+    shown = (MediaItem.status == Status.READY) & MediaItem.renditions.exists()
+    found = []
+    for condition, forward in (
+        (MediaItem.created_at > item.created_at, True),
+        (MediaItem.created_at < item.created_at, False),
+    ):
+        query = MediaItem.by_owner.query(
+            item.owner_id, condition, scan_index_forward=forward, filter_condition=shown, page_size=10
+        )
+        found.append(next(iter(query), None))
+    return found[0], found[1]
+
+
 # Items whose file is in the library: an upload refused or failed is not, and one being deleted no longer is.
 IN_LIBRARY = (Status.UPLOADED, Status.READY)
 
@@ -87,6 +147,16 @@ def media_with_checksums(*, owner_id: str, checksums: list[str]) -> list[MediaIt
             owner_id, MediaItem.sha256 == checksum, filter_condition=MediaItem.status.is_in(*IN_LIBRARY)
         )
     return found
+
+
+def media_by_ids(*, owner_id: str, ids: list[str]) -> dict[str, MediaItem]:
+    """The owner's items among `ids` (at most 100: one BatchGetItem, its unprocessed keys retried by PynamoDB).
+
+    Someone else's item is left out exactly like an unknown one, so the answer tells nothing about other owners.
+    Strongly consistent: an item that turned ready a moment ago is seen as ready.
+    """
+    found = MediaItem.batch_get(ids, consistent_read=True)
+    return {item.id: item for item in found if item.owner_id == owner_id}
 
 
 def rendition_urls(item: MediaItem, names: tuple[str, ...] | None = None) -> dict[str, dict]:

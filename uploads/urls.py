@@ -15,6 +15,7 @@ urlpatterns = [
     path("s/<str:token>/", views.shared, name="shared"),
     path("s/<str:token>/download/", views.shared_download, name="shared-download"),
     path("api/media/", api.media_collection, name="api-media"),
+    path("api/media/status", api.media_statuses, name="api-media-status"),  # before <media_id>, which it would match
     path("api/media/<str:media_id>", api.media_item, name="api-media-item"),
     path("api/media/<str:media_id>/complete", api.media_complete, name="api-media-complete"),
     path("api/media/<str:media_id>/parts", api.media_parts, name="api-media-parts"),

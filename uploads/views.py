@@ -64,9 +64,13 @@ def media_page(view: Callable) -> Callable:
 
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
-    items, next_cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
-    cards = [{"item": item, "renditions": selectors.rendition_urls(item, ("thumb",))} for item in items]
-    return render(request, "uploads/gallery.html", {"cards": cards, "next_cursor": next_cursor})
+    page = selectors.gallery_page(
+        owner_id=owner_id(request), cursor=request.GET.get("cursor"), before=request.GET.get("before")
+    )
+    cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in page.items]  # all: srcset
+    return render(
+        request, "uploads/gallery.html", {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer}
+    )
 
 
 @media_page
@@ -120,10 +124,14 @@ def detail(request: HttpRequest, media_id: str) -> HttpResponse:
         services.media_update(owner_id=owner_id(request), media_id=media_id, **form.cleaned_data)
         messages.success(request, "Saved.")
         return redirect("media-detail", media_id)
+    renditions = selectors.rendition_urls(item, ("medium", "large"))
+    newer, older = selectors.neighbours(item) if "large" in renditions else (None, None)
     context = {
         "item": item,
         "form": form,
-        "renditions": selectors.rendition_urls(item, ("medium",)),
+        "renditions": renditions,
+        "newer": newer,
+        "older": older,
         "player": playback.player(item),
         "share_form": ShareForm(),
         "links": sharing.links_for_item(item) if item.status == Status.READY else [],

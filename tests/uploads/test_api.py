@@ -427,3 +427,88 @@ def test_lookup_refuses_what_is_not_a_list_of_checksums(alice_client, query, mes
     assert response.status_code == 400
     [[error]] = response.json()["errors"].values()
     assert error.startswith(message)
+
+
+# --- Live status: GET /api/media/status?ids=… (the pages follow items still processing) --------------------------
+
+
+def statuses(client, *ids: str, **headers):
+    return client.get("/api/media/status", {"ids": ",".join(ids)}, **headers)
+
+
+def test_status_answers_many_ids_at_once_with_one_batch_get(alice_client, local_aws):
+    ready = ready_photo(alice_client)
+    waiting = create_and_upload(alice_client, jpeg_bytes())
+    post_json(alice_client, f"/api/media/{waiting['id']}/complete")
+    unknown = "0" * 32
+    start = len(local_aws.recorder.calls)
+    response = statuses(alice_client, waiting["id"], ready["id"], unknown, ready["id"])
+    calls = [(c.service, c.operation) for c in local_aws.recorder.calls[start:] if c.service == "dynamodb"]
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [(i["id"], i["status"]) for i in items] == [
+        (waiting["id"], "uploaded"),
+        (ready["id"], "ready"),
+        (unknown, "unknown"),
+    ]
+    assert set(items[1]["renditions"]) == {"thumb", "medium", "large"}
+    assert items[1]["renditions"]["thumb"]["jpg"].startswith("http")
+    assert items[0]["renditions"] == {} and items[2]["reason"] is None
+    reads = [op for _, op in calls if op in ("BatchGetItem", "GetItem", "Query", "Scan")]  # (the rate limit writes)
+    assert reads == ["BatchGetItem"]
+
+
+def test_status_of_someone_elses_item_is_unknown_and_says_nothing_of_it(alice_client, bob):
+    from django.test import Client
+
+    mine = ready_photo(alice_client)
+    bob_client = Client()
+    bob_client.force_login(bob)
+    [item] = statuses(bob_client, mine["id"]).json()["items"]
+    assert item == {
+        "id": mine["id"],
+        "status": "unknown",
+        "reason": None,
+        "renditions": {},
+        "thumbhash": None,
+        "color": None,
+    }
+
+
+def test_an_unchanged_status_answer_is_a_304_and_a_change_a_new_etag(alice_client):
+    body = create_and_upload(alice_client, jpeg_bytes())
+    post_json(alice_client, f"/api/media/{body['id']}/complete")
+    first = statuses(alice_client, body["id"])
+    etag = first["ETag"]
+    again = statuses(alice_client, body["id"], HTTP_IF_NONE_MATCH=etag)
+    assert (again.status_code, again.content, again["ETag"]) == (304, b"", etag)
+
+    assert process(MediaItem.get(body["id"])) == Status.READY
+    changed = statuses(alice_client, body["id"], HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert changed.json()["items"][0]["status"] == "ready"
+
+
+def test_a_rejected_item_answers_with_its_reason(alice_client):
+    body = create_and_upload(alice_client, jpeg_bytes()[:300])  # a JPEG's start, then nothing: truncated
+    post_json(alice_client, f"/api/media/{body['id']}/complete")
+    assert process(MediaItem.get(body["id"])) == Status.REJECTED
+    [item] = statuses(alice_client, body["id"]).json()["items"]
+    assert item["status"] == "rejected" and "not a valid image" in item["reason"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"ids": "abc"}, "Id 1 is not an item id"),
+        ({"ids": "a" * 32 + ",A" + "a" * 31}, "Id 2 is not an item id"),
+        ({"ids": "a" * 32 + ","}, "Id 2 is not an item id"),
+        ({"ids": ",".join(["a" * 32] * 101)}, "At most 100 ids at a time (101 given)"),
+        ({}, "This field is required."),
+    ],
+)
+def test_status_refuses_what_is_not_a_list_of_ids(alice_client, query, message):
+    response = alice_client.get("/api/media/status", query)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]["ids"]
+    assert error.startswith(message)

@@ -476,3 +476,14 @@ def test_heic_declared_by_its_other_name_becomes_ready_with_renditions():
     assert (item.declared_type, item.detected_type, item.width, item.height) == ("image/heif", "image/heic", 800, 600)
     assert item.exif["model"] == "iPhone 15 Pro"
     assert rendition_keys(item) == ALL_RENDITIONS
+
+
+def test_a_ready_photo_has_a_thumbhash_and_its_average_colour_for_the_pages():
+    import base64
+
+    item = uploaded_item(encoded(Image.new("RGB", (1600, 1200), (0, 128, 128)), "JPEG").getvalue())
+    assert process(item) == Status.READY
+    item = fresh(item)
+    assert len(base64.b64decode(item.thumbhash)) in range(20, 30)
+    red, green, blue = (int(item.color[i : i + 2], 16) for i in (1, 3, 5))
+    assert red < 8 and abs(green - 128) < 8 and abs(blue - 128) < 8

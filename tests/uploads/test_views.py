@@ -221,3 +221,81 @@ def test_gallery_shows_a_refused_item_with_its_reason(client, alice):
     page = client.get("/").content.decode()
     assert 'data-testid="status">Rejected<' in page
     assert "The file never arrived" in page
+
+
+# --- Gallery paging both ways; the facts of when and with what a picture was taken ------------------------------
+
+
+def gallery_ids(client, query: str = "") -> tuple[list[str], str | None, str | None]:
+    """The ids a gallery page shows, newest first, and its Older and Newer links."""
+    page = client.get(f"/{query}").content.decode()
+    ids = re.findall(r'href="/media/([0-9a-f]{32})/" data-live-preview', page)
+    older = re.search(r'href="(\?cursor=[^"]+)" data-testid="next-page"', page)
+    newer = re.search(r'href="(\?before=[^"]+)" data-testid="newer-page"', page)
+    return ids, older and older[1], newer and newer[1]
+
+
+@pytest.mark.parametrize("count", [5, 4])  # a page left over, and pages that come out even
+def test_the_gallery_pages_down_to_older_items_and_back_up_to_newer_ones(client, alice, settings, count):
+    settings.MEDIA_PAGE_SIZE = 2
+    client.force_login(alice)
+    made = [create_and_upload(client, jpeg_bytes(), name=f"Item {i}")["id"] for i in range(count)]
+    newest_first = made[::-1]
+
+    pages, query, newer_links = [], "", []
+    while query is not None:
+        ids, query, newer = gallery_ids(client, query)
+        pages.append(ids)
+        newer_links.append(newer)
+    assert [i for page in pages for i in page] == newest_first
+    assert all(len(page) == 2 for page in pages[:-1]) and newer_links[0] is None and all(newer_links[1:])
+
+    climbed = [pages[-1]]
+    newer = newer_links[-1]
+    while newer is not None:
+        ids, _, newer = gallery_ids(client, newer)
+        climbed.append(ids)
+    assert climbed[-1] == newest_first[:2]  # back at the top: a full first page, with no Newer link
+    assert [i for page in climbed[::-1][:-1] for i in page] == newest_first[: len(made) - len(pages[-1])]
+
+
+def test_a_newer_link_of_someone_else_is_refused_with_a_message(client, alice, bob, settings):
+    settings.MEDIA_PAGE_SIZE = 1
+    client.force_login(alice)
+    for _ in range(2):
+        create_and_upload(client, jpeg_bytes())
+    _, older, _ = gallery_ids(client)
+    _, _, newer = gallery_ids(client, older)
+    client.force_login(bob)
+    response = client.get(f"/{newer}", follow=True)
+    assert "That page link is not valid." in response.content.decode()
+
+
+def test_the_detail_page_says_when_and_with_what_the_picture_was_taken(client, alice):
+    from tests.images import camera_exif, encoded, photo
+    from tests.uploads.test_processing import process
+    from uploads.models import MediaItem, Status
+
+    client.force_login(alice)
+    from PIL import ExifTags
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = camera_exif(model="Canon EOS R5")
+    exif.get_ifd(ExifTags.IFD.Exif).update(
+        {
+            ExifTags.Base.ExposureTime: IFDRational(1, 250),
+            ExifTags.Base.FNumber: IFDRational(28, 10),
+            ExifTags.Base.ISOSpeedRatings: 400,
+            ExifTags.Base.FocalLength: IFDRational(50, 1),
+        }
+    )
+    body = create_and_upload(client, encoded(photo((600, 400)), "JPEG", exif=exif.tobytes()).getvalue())
+    assert process(MediaItem.get(body["id"])) == Status.READY
+    page = client.get(f"/media/{body['id']}/").content.decode()
+    facts = dict(re.findall(r'<dd data-testid="exif-(\w+)">([^<]*)</dd>', page))
+    assert facts == {
+        "taken": "2024-05-01 12:34 (camera&#x27;s clock)",
+        "camera": "Canon EOS R5",
+        "lens": "RF24-70mm F2.8 L IS USM",
+        "exposure": "1/250 s · f/2.8 · ISO 400 · 50 mm",
+    }

@@ -66,7 +66,10 @@ function start(form) {
   });
   uppy.on("file-removed", (file) => view.remove(file.id));
   uppy.on("restored", () => restore(uppy, view, uploader));
-  uppy.on("upload-success", () => redirectIfOne(uppy));
+  uppy.on("upload-success", (file, response) => {
+    follow(view, file.id, response.body);
+    redirectIfOne(uppy);
+  });
 
   function add(files) {
     for (const file of files) {
@@ -160,6 +163,13 @@ function restore(uppy, view, uploader) {
   }
   if (resume.length) uploader.upload(resume);
   view.render();
+}
+
+// "Processing…" until the server is done with the file, then "Ready" with its thumbnail, or the reason it was refused.
+function follow(view, fileId, item) {
+  if (!item?.id) return;
+  view.processed(fileId, item);
+  window.mediahubLive?.follow(item.id, item.status, (now) => view.processed(fileId, now));
 }
 
 function redirectIfOne(uppy) {

@@ -76,7 +76,7 @@ export class QueueView {
     li.dataset.fileId = file.id;
     li.dataset.testid = "file-row";
     const preview = file.type.startsWith("image/") && file.data ? `<img alt="" src="${URL.createObjectURL(file.data)}">` : icon(file.type);
-    li.innerHTML = `<div class="thumb">${preview}</div><div class="file-main"><div class="file-head"><span class="file-name"></span><span class="hint file-size"></span></div><div class="file-fields"></div><progress max="100" value="0" data-testid="progress"></progress><div class="status hint" data-testid="progress-text" role="status"></div></div><div class="file-actions"></div>`;
+    li.innerHTML = `<div class="thumb">${preview}</div><div class="file-main"><div class="file-head"><span class="file-name"></span><span class="hint file-size"></span></div><div class="file-fields"></div><progress max="100" value="0" data-testid="progress"></progress><div class="status hint" data-testid="progress-text" role="status"></div><div class="live-status hint" data-testid="processing-status" role="status"></div></div><div class="file-actions"></div>`;
     li.querySelector(".file-name").textContent = file.name;
     li.querySelector(".file-size").textContent = humanSize(file.size);
     const fields = li.querySelector(".file-fields");
@@ -105,6 +105,26 @@ export class QueueView {
     li?.remove();
     this.rows.delete(fileId);
     this.rates.delete(fileId);
+  }
+
+  // After the upload: what the server makes of the file (static/js/live.js follows it), then its thumbnail.
+  processed(fileId, item) {
+    const li = this.rows.get(fileId);
+    const line = li?.querySelector(".live-status");
+    if (!line) return;
+    const refused = item.status === "rejected" || item.status === "failed";
+    line.className = refused ? "live-status error" : "live-status hint";
+    line.textContent = item.status === "ready" ? "Ready" : refused ? item.reason || "Failed." : "Processing…";
+    const thumb = item.status === "ready" && item.renditions?.thumb;
+    if (thumb) {
+      const old = li.querySelector(".thumb img");
+      if (old?.src.startsWith("blob:")) URL.revokeObjectURL(old.src);
+      const img = document.createElement("img");
+      img.alt = "";
+      img.src = thumb.jpg;
+      img.dataset.testid = "processed-thumb";
+      li.querySelector(".thumb").replaceChildren(img);
+    }
   }
 
   render() {
