@@ -342,7 +342,8 @@ def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
         ]
     if document:
         actions.append(MediaItem.pages.set(document.pages))
-    shown = placeholders.placeholder(fetched.renditions) if fetched.renditions else None  # any source: photo, poster, page
+    # Whatever made the renditions (a photo, a video's poster, a PDF's first page) gives the placeholder.
+    shown = placeholders.placeholder(fetched.renditions) if fetched.renditions else None
     actions += [
         MediaItem.thumbhash.set(shown.thumbhash if shown else None),
         MediaItem.color.set(shown.color if shown else None),
