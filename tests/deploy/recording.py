@@ -36,6 +36,7 @@ HARNESS_FUNCTIONS = {
 OPERATOR_FILES = {
     "mediahub/bootstrap.py": "operator: bootstrap runs with admin credentials, never as the Lambda role",
     "deploy/role.py": "operator: `make deploy` manages the role with admin credentials, never as the Lambda role",
+    "deploy/upload.py": "operator: `make deploy` uploads the package with admin credentials, never as the Lambda role",
 }
 TEST_CODE = "harness: a test calling AWS itself (set-up or inspection), not through the application"
 
