@@ -9,8 +9,8 @@ from __future__ import annotations
 import py_compile
 import re
 import subprocess
-import tomllib
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -138,7 +138,8 @@ def test_one_python_from_local_runs_to_ci_to_lambda():
     assert project["project"]["requires-python"] == f">={version},<{major}.{int(minor) + 1}"
     assert project["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
     assert {config["runtime"] for config in STAGES.values()} == {f"python{version}"}
-    assert "%d.%d" % sys.version_info[:2] == version, f"the virtualenv is not Python {version}: run `make install`"
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert running == version, f"the virtualenv is not Python {version}: run `make install`"
 
 
 def fake_venv(root: Path) -> Path:
