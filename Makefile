@@ -1,12 +1,19 @@
 # The two commands of the README: `make run` starts the whole app locally, `make test` runs every test.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# One Python from local runs to CI to Lambda: the runtime's (zappa_settings.json), named in .python-version, which
+# pyenv's shims (and uv) read; pyproject.toml says the same and tests/deploy/test_build.py holds them together.
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON ?= $(shell command -v python$(PYTHON_VERSION) || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+IS_VERSION = -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")'
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run reset reset-all test lint format browser services bench
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt .python-version
+	@$(PYTHON) $(IS_VERSION) || { echo "$(PYTHON) is not Python $(PYTHON_VERSION) (.python-version):" \
+	    "install it (pyenv install $(PYTHON_VERSION)) or pass PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	$(PY) $(IS_VERSION) 2>/dev/null || rm -rf $(VENV)  # a virtualenv of another Python is made again
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -69,7 +76,9 @@ bench: install
 # The Lambda package (docs/deploy.md): `zappa package` in a clean virtualenv of requirements.txt, made by the
 # runtime's Python (python3.12), from a clean copy of the project, into .data/package/mediahub-<stage>.zip.
 # deploy and update ship that zip (-z), never a package Zappa would build from the working tree. Given a zip,
-# Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy).
+# Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy). The zip goes
+# through the stage's code bucket (deploy.upload prints its s3:// address): a local zip's bytes would go in the
+# Lambda API call, which Lambda refuses above 50 MB.
 .PHONY: package deploy update
 STAGE ?= production
 package: install assets
@@ -77,4 +86,4 @@ package: install assets
 
 deploy update: package
 	$(PY) -m deploy.role $(STAGE)
-	$(VENV)/bin/zappa $@ $(STAGE) -z .data/package/mediahub-$(STAGE).zip
+	$(VENV)/bin/zappa $@ $(STAGE) -z "$$($(PY) -m deploy.upload $(STAGE))"

@@ -4,7 +4,9 @@
 
 1. A new virtualenv (.data/package-venv) made by the Python of the stage's runtime (python3.12: Lambda's
    python3.12 runs on Amazon Linux 2023), holding only requirements.txt, from wheels (`--only-binary :all:`),
-   each checked to run on Amazon Linux 2023's glibc (2.34).
+   each checked to run on Amazon Linux 2023's glibc (2.34). Their compiled modules are stripped of the symbol
+   tables Lambda never reads (a third of the package's unzipped size, see docs/benchmarks.md#package), then every
+   one is imported by that Python, so a module the stripping broke fails the build, not a cold start.
 2. A clean copy of the project (.data/package-src): the working tree without what Zappa excludes and without any
    `__pycache__` or .pyc, so nothing compiled from older sources (or by another Python) can ship.
 3. Every module, of the copy and of the virtualenv, compiled ahead with hash-based .pyc files that are never
@@ -121,6 +123,40 @@ def check_wheels(venv: Path) -> None:
         raise SystemExit("Not loadable on Lambda (glibc 2.34, x86_64):\n  " + "\n  ".join(problems))
 
 
+def strip_native(venv: Path) -> None:
+    """Strip the symbol tables of the wheels' Python extension modules and ctypes libraries (not of the libraries
+    auditwheel grafted into `*.libs/`: those come stripped, and stripping again a file patchelf rewrote is the one
+    case where strip is known to break a library)."""
+    if not shutil.which("strip"):
+        raise SystemExit("`strip` (GNU binutils) is needed to build the package: apt-get install binutils")
+    files = [
+        path
+        for path in site_packages(venv).rglob("*.so")
+        if path.is_file() and not any(part.endswith(".libs") for part in path.parts)
+    ]
+    run(["strip", "--strip-unneeded", *(str(path) for path in sorted(files))])
+
+
+def extension_modules(venv: Path) -> list[str]:
+    """The dotted names of the compiled Python modules installed in `venv`."""
+    site = site_packages(venv)
+    names = []
+    for path in sorted(site.rglob("*.so")):
+        relative = path.relative_to(site)
+        if any(part.endswith(".libs") for part in relative.parts) or "." not in path.name.removesuffix(".so"):
+            continue  # a grafted library or a ctypes library (libpdfium.so), not a module
+        names.append(".".join((*relative.parts[:-1], path.name.split(".")[0])))
+    return names
+
+
+def import_native(venv: Path) -> None:
+    """Import every compiled module, and load PDFium, in a fresh process of the package's Python."""
+    # psycopg_binary's modules refuse to be imported before psycopg, which loads them itself.
+    modules = ["psycopg", *extension_modules(venv), "pypdfium2"]
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)"
+    run([str(venv / "bin" / "python"), "-c", code, *modules])
+
+
 def copy_project(source: Path, target: Path, exclude: list[str], inputs: list[str]) -> None:
     """A fresh copy of the project for Zappa to package: no bytecode, nothing the stage excludes, and the `inputs`
     Zappa reads (relative paths)."""
@@ -178,6 +214,8 @@ def build(stage: str = "production") -> Path:
     pip = [venv_python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     run([*pip, "install", "--prefer-binary", "-r", str(ROOT / "requirements.txt")])
     check_wheels(VENV)
+    strip_native(VENV)
+    import_native(VENV)
     copy_project(ROOT, SOURCE, stage_config(stage).get("exclude", []), zappa_inputs(stage))
     compile_tree(venv_python, site_packages(VENV), SOURCE)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRETS_", "DJANGO_", "DATABASE_"))}

@@ -38,6 +38,14 @@ OPERATOR_FILES = {
     "deploy/role.py": "operator: `make deploy` manages the role with admin credentials, never as the Lambda role",
 }
 TEST_CODE = "harness: a test calling AWS itself (set-up or inspection), not through the application"
+# Zappa's code buckets: deploy.upload writes them through Zappa's upload_to_s3, whose transfer runs in s3transfer's
+# threads, so no frame of ours is on the stack to name the operator; the Lambda role never touches them.
+CODE_BUCKETS = {
+    f"arn:aws:s3:::{stage['s3_bucket']}" for stage in json.loads((ROOT / "zappa_settings.json").read_text()).values()
+}
+CODE_BUCKET = (
+    "operator: `make deploy` uploads the package to Zappa's code bucket (deploy.upload), never the Lambda role"
+)
 
 
 @dataclass
@@ -196,6 +204,8 @@ def describe(environ, body: bytes, region: str) -> Call | None:
         if environ["REQUEST_METHOD"] == "OPTIONS":
             return None  # a CORS preflight: unauthenticated, no IAM action
         operation, actions, acl = _s3(environ, body)
+        if actions and all(arn.split("/")[0] in CODE_BUCKETS for _, arn in actions):
+            origin = CODE_BUCKET
         return Call(service, operation, actions, origin, 0, acl=acl)
     elif service == "lambda" and environ.get("PATH_INFO", "").endswith("/invocations"):
         name = unquote(environ["PATH_INFO"]).split("/functions/")[1].split("/")[0]

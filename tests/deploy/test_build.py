@@ -7,8 +7,10 @@ their source; `zappa update` then zipped the working tree, so code edited since 
 from __future__ import annotations
 
 import py_compile
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 
 from deploy import build
 from deploy.policy import ROOT
+from tests.deploy.conftest import STAGES
 
 
 def make_dry_run(*args: str) -> list[str]:
@@ -26,11 +29,10 @@ def make_dry_run(*args: str) -> list[str]:
 @pytest.mark.parametrize(("target", "stage"), [("deploy", "production"), ("update", "production"), ("update", "dev")])
 def test_make_deploy_and_update_build_clean_then_ship_that_zip(target, stage):
     lines = make_dry_run(target, f"STAGE={stage}")
-    zipped = build.package_path(stage).relative_to(ROOT)
     commands = [
         f".venv/bin/python -m deploy.build {stage}",
         f".venv/bin/python -m deploy.role {stage}",
-        f".venv/bin/zappa {target} {stage} -z {zipped}",
+        f'.venv/bin/zappa {target} {stage} -z "$(.venv/bin/python -m deploy.upload {stage})"',
     ]
     assert [line for line in lines if line in commands] == commands
 
@@ -124,3 +126,43 @@ def test_the_project_copy_holds_no_bytecode_and_what_zappa_reads(tmp_path):
     for expected in ("manage.py", "mediahub/settings.py", "zappa_settings.json", "deploy/iam/production.json"):
         assert (copy / expected).is_file()
     assert not (copy / "tests").exists() and not (copy / ".data").exists() and not (copy / "staticfiles").exists()
+
+
+def test_one_python_from_local_runs_to_ci_to_lambda():
+    """.python-version (the Makefile's virtualenv, pyenv), pyproject.toml, ruff and every stage's runtime agree,
+    and the tests run on it: Lambda's python3.12 (Amazon Linux 2023) is the oldest runtime whose glibc loads the
+    Pillow, pi-heif and PyAV wheels, so local runs and CI follow Lambda, not the other way round."""
+    version = (ROOT / ".python-version").read_text().strip()
+    major, minor = version.split(".")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["requires-python"] == f">={version},<{major}.{int(minor) + 1}"
+    assert project["tool"]["ruff"]["target-version"] == f"py{major}{minor}"
+    assert {config["runtime"] for config in STAGES.values()} == {f"python{version}"}
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert running == version, f"the virtualenv is not Python {version}: run `make install`"
+
+
+def fake_venv(root: Path) -> Path:
+    site = root / "lib" / "python3.12" / "site-packages"
+    for name in ("PIL/_imaging.cpython-312-x86_64-linux-gnu.so", "av/video/frame.abi3.so", "_pi_heif.cpython-312.so"):
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(b"")
+    for name in ("av.libs/libavcodec-5e6b81c2.so", "pypdfium2_raw/libpdfium.so"):
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(b"")
+    return root
+
+
+def test_the_compiled_modules_to_import_leave_out_grafted_and_ctypes_libraries(tmp_path):
+    assert build.extension_modules(fake_venv(tmp_path)) == ["PIL._imaging", "_pi_heif", "av.video.frame"]
+
+
+def test_every_compiled_module_of_the_built_package_imports_after_stripping():
+    """On the package `make package` last built: stripped, its compiled modules still load."""
+    if not build.VENV.exists():
+        build.build("production")
+    stripped = subprocess.run(
+        ["file", *map(str, build.site_packages(build.VENV).glob("av/video/*.so"))], capture_output=True, text=True
+    ).stdout
+    assert re.search(r"\bstripped\b", stripped) and "not stripped" not in stripped
+    build.import_native(build.VENV)
