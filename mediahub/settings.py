@@ -168,6 +168,12 @@ if not DATABASE_URL:
     LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASE_URL = f"sqlite:///{LOCAL_DATA_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests on SQLite get a file, not Django's shared-cache in-memory database: the live server's threads answer
+    # the upload page's parallel requests, and in shared-cache mode a read beside another thread's write could
+    # miss the signed-in user (the session was then flushed: "Sign in first."). A file has real locking.
+    LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DATA_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -82,7 +82,11 @@ def row_of(page, name: str):
 
 
 def wait_for_text(locator, text: str, timeout: float = 60_000) -> None:
-    locator.filter(has_text=text).wait_for(timeout=timeout)
+    try:
+        locator.filter(has_text=text).wait_for(timeout=timeout)
+    except Exception:  # say what the rows said instead
+        rows = locator.page.get_by_test_id("progress-text").all_inner_texts()
+        raise AssertionError(f"never {text!r}; {locator.all_inner_texts()} rows: {rows}") from None
 
 
 def progress_of(page, name: str) -> int:

@@ -39,7 +39,14 @@ function untilOnline(signal) {
   });
 }
 
+// A signal aborted before its listener was added never fires it: every wait and request checks first (a pause
+// during a part's hashing must not let that part go out afterwards).
+function aborted(signal) {
+  if (signal?.aborted) throw new DOMException("Aborted", "AbortError");
+}
+
 function sleep(ms, signal) {
+  aborted(signal);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener("abort", () => { clearTimeout(timer); reject(new DOMException("Aborted", "AbortError")); }, { once: true });
@@ -78,6 +85,7 @@ function parse(xhr) {
 export async function send(url, { method = "GET", body = null, headers = {}, onProgress, signal, ok = [] } = {}) {
   for (let attempt = 0; ; attempt++) {
     await untilOnline(signal);
+    aborted(signal);
     const outcome = await once(url, { method, body, headers, onProgress, signal });
     const { xhr } = outcome;
     if (outcome.answered && (xhr.status < 300 || ok.includes(xhr.status))) return { status: xhr.status, body: parse(xhr), xhr };
