@@ -220,6 +220,25 @@ def open_link(token: str) -> Shared:
 
 def shared_download_url(token: str) -> str:
     """Count a download on the link (refused atomically past its limit or expiry) and on the item."""
+    shared = _counted(token)
+    return _served_url(shared.link, shared.item)
+
+
+def play(token: str) -> Shared:
+    """Count a play as a download: a player's link streams the whole file for hours, so on a link with a download
+    limit each play takes one, like the Download button. (Links without a limit show the player at once.)"""
+    shared = _counted(token)
+    count_download(shared.item)
+    return shared
+
+
+def plays_at_once(link: ShareLink) -> bool:
+    """Whether the page shows its video player on opening, or behind a Play button that counts a download."""
+    return link.max_downloads is None
+
+
+def _counted(token: str) -> Shared:
+    """The link and its item, once a download has been counted on the link (atomically: never past its limit)."""
     shared = open_link(token)
     link, now = shared.link, utcnow()
     try:
@@ -229,7 +248,7 @@ def shared_download_url(token: str) -> str:
             raise LinkGone(ShareLink.get(link.digest).state(now)) from None
         except DoesNotExist:
             raise LinkGone("missing") from None
-    return _served_url(link, shared.item)
+    return shared
 
 
 def _served_url(link: ShareLink, item: MediaItem) -> str:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("media/<str:media_id>/share/", views.share, name="media-share"),
     path("media/<str:media_id>/share/<str:link_digest>/revoke/", views.share_revoke, name="media-share-revoke"),
     path("s/<str:token>/", views.shared, name="shared"),
+    path("s/<str:token>/play/", views.shared_play, name="shared-play"),
     path("s/<str:token>/download/", views.shared_download, name="shared-download"),
     path("api/media/", api.media_collection, name="api-media"),
     path("api/media/status", api.media_statuses, name="api-media-status"),  # before <media_id>, which it would match

@@ -169,34 +169,56 @@ def share_revoke(request: HttpRequest, media_id: str, link_digest: str) -> HttpR
     return redirect("media-detail", media_id)
 
 
+def share_link_page(view: Callable) -> Callable:
+    """A page of a share link: rate-limited per address (guessing tokens: 192 bits, but no free scanning), 404 for
+    unknown tokens, 410 with the reason for links that no longer work (revealing nothing of the item)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+        ratelimit.limit("share", ratelimit.client_ip(request))
+        try:
+            return view(request, token)
+        except NotFound:
+            raise Http404("No such link.") from None
+        except sharing.LinkGone as exc:
+            context = {"state": exc.state, "message": exc.message}
+            return render(request, "uploads/share_gone.html", context, status=410)
+
+    return wrapper
+
+
+@share_link_page
 def shared(request: HttpRequest, token: str) -> HttpResponse:
     """The page anyone with the link sees: no sign-in, nothing about the item unless the link still works."""
-    ratelimit.limit("share", ratelimit.client_ip(request))  # guessing tokens: 192 bits, but no free scanning
-    try:
-        found = sharing.open_link(token)
-    except NotFound:
-        raise Http404("No such link.") from None
-    except sharing.LinkGone as exc:
-        return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
+    found = sharing.open_link(token)
+    return _shared_page(request, token, found, play=sharing.plays_at_once(found.link))
+
+
+@require_POST
+@share_link_page
+def shared_play(request: HttpRequest, token: str) -> HttpResponse:
+    """The page with its player, once the play has been counted as a download (links with a download limit)."""
+    return _shared_page(request, token, sharing.play(token), play=True)
+
+
+@require_POST
+@share_link_page
+def shared_download(request: HttpRequest, token: str) -> HttpResponse:
+    return redirect(sharing.shared_download_url(token))
+
+
+def _shared_page(request: HttpRequest, token: str, found: sharing.Shared, *, play: bool) -> HttpResponse:
+    player = playback.player(found.item, until=found.link.expires_at)
+    behind_button = bool(player and player["playable"] and not play)  # its link is handed out only once counted
     context = {
         "item": found.item,
         "renditions": selectors.rendition_urls(found.item, ("medium",)),
-        "player": playback.player(found.item, until=found.link.expires_at),
+        "player": None if behind_button else player,
+        "play_counts": behind_button,
         "token": token,
         "serves": sharing.describe(found.link),
     }
     return render(request, "uploads/shared.html", context)
-
-
-@require_POST
-def shared_download(request: HttpRequest, token: str) -> HttpResponse:
-    ratelimit.limit("share", ratelimit.client_ip(request))
-    try:
-        return redirect(sharing.shared_download_url(token))
-    except NotFound:
-        raise Http404("No such link.") from None
-    except sharing.LinkGone as exc:
-        return render(request, "uploads/share_gone.html", {"state": exc.state, "message": exc.message}, status=410)
 
 
 @require_POST

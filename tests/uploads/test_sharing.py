@@ -11,6 +11,7 @@ from PIL import ExifTags, Image
 from mediahub import aws
 from mediahub.errors import Conflict
 from mediahub.hashing import token_digest
+from tests import media
 from tests.conftest import create_and_upload, post_json, rate_limits
 from tests.images import camera_exif, camera_jpeg, progressive_jpeg
 from tests.uploads.test_locationfree import box, mp4
@@ -301,3 +302,40 @@ def test_a_video_that_records_a_place_is_shared_only_as_the_original_by_choice()
 def test_a_video_that_records_no_place_is_shared_as_it_is():
     served = sharing.location_free(stored_video(mp4()))
     assert served.serves == "original" and "records no location" in served.note
+
+
+@pytest.fixture
+def ready_video_id(client, alice):
+    client.force_login(alice)
+    body = create_and_upload(client, media.video(seconds=1), content_type="video/mp4", fileName="clip.mp4", name="Clip")
+    post_json(client, f"/api/media/{body['id']}/complete")
+    process(MediaItem.get(body["id"]))
+    return body["id"]
+
+
+def test_a_video_plays_at_once_on_a_link_without_a_download_limit(client, ready_video_id):
+    url = share(client, ready_video_id)
+    client.logout()
+    text = client.get(path_of(url)).content.decode()
+    assert 'data-testid="player"' in text and 'data-testid="shared-play"' not in text
+    assert ShareLink.by_media.query(ready_video_id).next().downloads == 0
+
+
+def test_on_a_link_with_a_download_limit_each_play_counts_as_a_download(client, ready_video_id):
+    url = share(client, ready_video_id, max_downloads=1)
+    client.logout()
+    page = client.get(path_of(url)).content.decode()
+    assert 'data-testid="player"' not in page  # no streaming link handed out before it is counted
+    assert MediaItem.get(ready_video_id).object_key not in page
+    assert "Playing counts as a download" in page
+
+    played = client.post(path_of(url) + "play/")
+    assert played.status_code == 200
+    src = re.search(r'<video[^>]* src="([^"]+)"', played.content.decode()).group(1)
+    assert requests.get(src.replace("&amp;", "&"), headers={"Range": "bytes=0-99"}, timeout=10).status_code == 206
+    assert ShareLink.by_media.query(ready_video_id).next().downloads == 1
+    assert MediaItem.get(ready_video_id).downloads == 1
+
+    again = client.post(path_of(url) + "play/")  # the limit is reached: neither a play nor a download is left
+    assert again.status_code == 410 and "download limit" in again.content.decode()
+    assert client.post(path_of(url) + "download/").status_code == 410
