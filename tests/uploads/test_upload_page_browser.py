@@ -230,6 +230,38 @@ def test_a_file_in_parts_survives_a_reload_sends_under_a_quarter_again_and_becom
         time.sleep(0.5)
 
 
+def test_small_files_cut_off_by_a_reload_come_back_whole_and_finish_by_themselves(
+    upload_page, alice, local_aws, tmp_path
+):
+    page = upload_page
+    held = []  # the storage POSTs of the first page, never answered: the reload cuts them off
+
+    def hold_posts(route):
+        held.append(route) if route.request.method == "POST" else route.continue_()
+
+    page.route(f"{local_aws.endpoint}/**", hold_posts)
+    files = photos(tmp_path, 2)
+    page.set_input_files("input[type=file]", [str(path) for path in files])
+    page.click("#upload-button")
+    deadline = time.monotonic() + 30
+    while len(held) < 2:
+        assert time.monotonic() < deadline, f"{len(held)} of 2 uploads started"
+        page.wait_for_timeout(100)
+    page.unroute(f"{local_aws.endpoint}/**")
+    created = {item.id for item in items_of(alice)}
+    assert len(created) == 2 and {item.status for item in items_of(alice)} == {Status.PENDING}
+
+    page.reload()  # nothing is chosen again: the files come back from the browser's storage
+    wait_for_text(page.get_by_test_id("overall"), "2 of 2 uploaded")
+    assert page.get_by_test_id("progress-text").all_inner_texts() == ["Done."] * 2
+    # A cut-off POST cannot be continued (its policy was never stored): its pending item is deleted and the file
+    # sent again under a new one, so no "pending" duplicate is left behind in the gallery.
+    after = items_of(alice)
+    assert len(after) == 2 and not {item.id for item in after} & created
+    assert {item.status for item in after} <= ARRIVED
+    assert sorted(item.file_name for item in after) == [path.name for path in files]
+
+
 def test_a_network_loss_mid_upload_recovers_by_itself(upload_page, alice, tmp_path):
     page = upload_page
     video = video_file(tmp_path / "offline.mp4", 120 * MIB)
