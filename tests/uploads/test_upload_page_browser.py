@@ -122,6 +122,18 @@ def test_twenty_photos_go_several_at_once_and_each_row_ends_done(upload_page, al
     assert sorted(item.file_name for item in items_of(alice)) == [f"photo-{i:02}.jpg" for i in range(20)]
 
 
+def test_a_photos_row_shows_the_photo_itself_and_other_files_an_icon(upload_page, tmp_path):
+    page = upload_page
+    [photo] = photos(tmp_path, 1)
+    document = tmp_path / "notes.pdf"
+    document.write_bytes(media.pdf())
+    page.set_input_files("input[type=file]", [str(photo), str(document)])
+    width = row_of(page, photo.name).locator(".thumb img").evaluate("img => img.decode().then(() => img.naturalWidth)")
+    assert width == 800  # the file's own pixels, read locally before anything is sent
+    assert row_of(page, document.name).locator(".thumb svg.file-icon").count() == 1
+    assert row_of(page, document.name).locator(".thumb img").count() == 0
+
+
 def test_files_picked_dropped_and_pasted_join_the_queue_instead_of_replacing_it(upload_page, tmp_path):
     page = upload_page
     first, second = photos(tmp_path, 2)
