@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+from fractions import Fraction
 
 import av
 from PIL import Image
@@ -91,6 +92,33 @@ def declared_dimensions(data: bytes, width: int, height: int) -> bytes:
     """An MP4 whose sample description (avc1 box) claims width x height; the H.264 stream says otherwise."""
     at = data.find(b"avc1") + 28
     return data[:at] + struct.pack(">HH", width, height) + data[at + 4 :]
+
+
+def growing_video(small: tuple[int, int], big: tuple[int, int], *, fps: int = 25) -> bytes:
+    """An MP4 whose H.264 stream starts at `small` (the size its sample description and first SPS declare) and
+    switches, with a new SPS in the stream, to `big` pictures two seconds in: a header that lies about the size."""
+    raw = _h264(small, 2 * fps, fps) + _h264(big, 2, fps)
+    buffer = io.BytesIO()
+    with av.open(io.BytesIO(raw), format="h264") as source, av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        stream.time_base = Fraction(1, fps)
+        packets = (packet for packet in source.demux(source.streams.video[0]) if packet.size)
+        for index, packet in enumerate(packets):
+            packet.pts = packet.dts = index
+            packet.time_base, packet.stream = stream.time_base, stream
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def _h264(size: tuple[int, int], frames: int, fps: int) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="h264") as out:
+        stream = _video_stream(out, "libx264", size, fps, 0, None)
+        stream.codec_context.options = {"preset": "ultrafast"}
+        for index in range(frames):
+            out.mux(stream.encode(av.VideoFrame.from_image(_frame(size, later=index > 0))))
+        out.mux(stream.encode())
+    return buffer.getvalue()
 
 
 # --- PDFs ---------------------------------------------------------------------------------------------------

@@ -78,6 +78,16 @@ def test_a_picture_over_the_pixel_limit_is_refused_before_decoding():
         probe(media.video(), max_pixels=50_000)
 
 
+def test_pictures_that_grow_past_the_limit_midstream_are_never_decoded():
+    # The header (and the first SPS) says 64x64; a second SPS two seconds in switches to 2048x2048, over the limit.
+    # The facts are the header's, and the decoder itself refuses the big pictures: no poster, nothing killed.
+    data = media.growing_video((64, 64), (2048, 2048))
+    result = probe(data, max_pixels=1_000_000)
+    assert (result.width, result.height, result.video_codec) == (64, 64, "h264")
+    assert result.poster == []
+    assert probe(data).poster  # under the default limit the same file does get its (big) poster
+
+
 def test_a_container_of_too_many_streams_is_refused():
     with pytest.raises(BadMedia, match="more than 64 streams"):
         probe(media.video(size=(16, 16), seconds=0.04, video_streams=video.MAX_STREAMS + 6))
