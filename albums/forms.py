@@ -38,6 +38,9 @@ class AlbumForm(forms.Form):
     order = forms.ChoiceField(choices=ORDER_CHOICES, required=False)
 
     def clean_order(self) -> str:
+        """Left out: by date taken. Given, it must be one of the two (an empty choice is not one)."""
+        if not self.cleaned_data["order"] and self.data.get("order") is not None:
+            raise forms.ValidationError("Choose an order: taken or added.")
         return self.cleaned_data["order"] or Order.TAKEN
 
 
