@@ -15,8 +15,8 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 from openapi_spec_validator import validate
 
-from mediahub.openapi import OPENAPI
 from albums.forms import AlbumForm
+from mediahub.openapi import OPENAPI
 from profiles.forms import AvatarRequestForm
 from uploads.forms import MediaFieldsForm, UploadRequestForm
 
