@@ -239,8 +239,33 @@ def test_more_ids_than_the_bulk_maximum_are_refused(alice, library, settings):
     assert count(album) == 0
 
 
+def test_removing_an_item_while_it_is_deleted_for_good_counts_it_out_once(alice, library):
+    album = services.album_create(owner_id=owner(alice), name="Summer")
+    items = [library(alice) for _ in range(6)]
+    services.add_items(owner_id=owner(alice), album_id=album.id, ids=[i.id for i in items])
+    barrier = threading.Barrier(2)
+
+    def remove() -> None:
+        barrier.wait()
+        services.remove_items(owner_id=owner(alice), album_id=album.id, ids=[i.id for i in items])
+
+    def delete() -> None:
+        barrier.wait()
+        for item in items:
+            media_services.delete_item(item)
+
+    threads = [threading.Thread(target=remove), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert members(album) == set() and count(album) == 0  # each row counted out by exactly one of the two
+
+
 def test_account_deletion_removes_the_albums(alice, library):
+    from profiles.services import delete_account_data
+
     album = services.album_create(owner_id=owner(alice), name="Summer")
     services.add_items(owner_id=owner(alice), album_id=album.id, ids=[library(alice).id])
-    services.forget_owner(owner(alice))
+    delete_account_data(owner(alice))
     assert not Album.count(album.id) and members(album) == set()

@@ -13,7 +13,7 @@ from django.test import Client
 from albums import services
 from albums.models import Album, AlbumLink, Membership
 from mediahub.hashing import token_digest
-from tests.conftest import create_and_upload, post_json
+from tests.conftest import create_and_upload, post_json, rate_limits
 from tests.images import camera_jpeg
 from tests.uploads.test_processing import process
 from tests.uploads.test_sharing import gps_of, original_bytes
@@ -198,3 +198,19 @@ def test_downloads_from_a_shared_album_are_without_location_and_only_of_its_item
     assert gps_of(original_bytes(body["id"])) and gps_of(download.content) == {}
     outsider = library(alice)  # hers, but not in the album
     assert anonymous.post(f"{path}{outsider.id}/download/").status_code == 404
+
+
+def test_guessing_album_tokens_from_one_address_is_refused(alice_client, settings):
+    path = share(alice_client, make_album(alice_client))
+    rate_limits(settings, {"share": 3})
+    anonymous = Client()
+    for _ in range(3):
+        assert anonymous.get(f"/a/{'A' * 32}/").status_code == 404
+    assert anonymous.get(path).status_code == 429  # even a real link: the address has used up its tries
+    assert anonymous.get(path, REMOTE_ADDR="198.51.100.4").status_code == 200
+
+
+def test_a_forged_cursor_on_a_shared_album_is_a_page_not_a_500(alice_client):
+    path = share(alice_client, make_album(alice_client))
+    response = Client().get(path, {"cursor": "bm90IGEga2V5"})
+    assert response.status_code == 400 and "That page link is not valid." in response.content.decode()
