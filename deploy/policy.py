@@ -62,9 +62,14 @@ S3_OBJECT_GRANTS = {
 # the action and table, when the code makes a call that is not granted here.
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 TABLE_EXTRA_ACTIONS = {
-    "media": ["dynamodb:BatchGetItem"],  # the pages' live status: one BatchGet for every item they follow
+    # The pages' live status: one BatchGet for every item they follow; adding to an album checks the item.
+    "media": ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"],
     "profiles": ["dynamodb:BatchGetItem"],  # the admin's profile list: one BatchGet per page
     "share-links": ["dynamodb:BatchWriteItem"],  # deleting an item deletes its share links in batches
+    # Albums (issue 13): adding an item checks it in the membership's transaction; an album's rows are read (a
+    # strongly consistent Query on the table's own key, which no index offers) and deleted in batches with it.
+    "album-members": ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"],
+    "album-links": ["dynamodb:BatchWriteItem"],  # deleting an album deletes its links in batches
 }
 INDEX_ACTIONS = ["dynamodb:Query"]
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 
+from albums.models import Order
+from albums.services import bulk_max
 from mediahub.api import errors
 from uploads.filetypes import is_image
 from uploads.forms import (
@@ -110,7 +112,12 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
         "A read-only token on a method that changes something (errors.auth), or, with a session, a failed CSRF check "
         "(errors.csrf).",
     ),
-    404: ("NotFound", "No such media item, or someone else's: the two are indistinguishable (errors.id)."),
+    404: (
+        "NotFound",
+        "No such media item (or album), or someone else's: the two are indistinguishable (errors.id). In an album "
+        "add, any id that is not one of the caller's items refuses the whole request, nothing added (errors.ids "
+        "lists them).",
+    ),
     409: (
         "Conflict",
         "The upload was already completed (by this or another request); for the parts calls, the item is not "
@@ -379,6 +386,76 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+# --- Albums (issue 13) ---------------------------------------------------------------------------------------
+ALBUM_FIELDS: dict[str, Schema] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "description": "No control characters."},
+    "description": {
+        "type": "string",
+        "maxLength": CAPTION_MAX,
+        "description": "Line breaks allowed; no other control characters.",
+    },
+    "order": {
+        "type": "string",
+        "enum": list(Order.ALL),
+        "description": "Items by date taken (EXIF, else the upload) "
+        "or by when they were added; newest first. Default taken.",
+    },
+}
+ITEM_IDS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": bulk_max(),
+    "items": {"type": "string", "pattern": MEDIA_ID},
+    "description": f"Item ids, at most {bulk_max()} (BULK_MAX_ITEMS); more, or anything not an id, is 400 (errors.ids) "
+    "and changes nothing. Repeats count once.",
+}
+SCHEMAS.update(
+    {
+        "Album": obj(
+            {
+                "id": {"type": "string", "pattern": MEDIA_ID},
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "order": {"type": "string", "enum": list(Order.ALL)},
+                "coverId": nullable(
+                    "string", pattern=MEDIA_ID, description="The cover item (first added, until chosen)."
+                ),
+                "itemCount": {"type": "integer", "minimum": 0, "description": "Members, whatever their state."},
+                "createdAt": {"type": "string", "format": "date-time"},
+                "updatedAt": {"type": "string", "format": "date-time"},
+            }
+        ),
+        "AlbumList": obj({"albums": {"type": "array", "items": schema("Album")}}),
+        "AlbumCreate": obj(ALBUM_FIELDS, required=("name",)),
+        "AlbumEdit": obj(
+            {**ALBUM_FIELDS, "coverId": {"type": "string", "pattern": MEDIA_ID, "description": "One of its items."}},
+            required=(),
+            description="Fields left out keep their value. A coverId that is not an item of the album is 404.",
+        ),
+        "ItemIds": obj({"ids": ITEM_IDS}),
+        "AlbumAdded": obj(
+            {
+                "added": {"type": "array", "items": {"type": "string"}, "description": "Added now."},
+                "already": {"type": "array", "items": {"type": "string"}, "description": "Already in the album."},
+            }
+        ),
+        "AlbumRemoved": obj(
+            {
+                "removed": {"type": "array", "items": {"type": "string"}, "description": "Taken out of the album."},
+                "absent": {"type": "array", "items": {"type": "string"}, "description": "Were not in it (harmless)."},
+            }
+        ),
+    }
+)
+ALBUM_ID_PARAMETER = {
+    "name": "album_id",
+    "in": "path",
+    "required": True,
+    "description": "The album's id (32 lowercase hex digits); another's album, or any other string, is 404.",
+    "schema": {"type": "string", "pattern": MEDIA_ID},
+}
+
+
 MEDIA_ID_PARAMETER = {
     "name": "media_id",
     "in": "path",
@@ -624,6 +701,92 @@ PATHS = {
             422,
             503,
             body="AvatarComplete",
+        ),
+    },
+    # --- Albums (issue 13) -------------------------------------------------------------------------------------
+    "/api/albums/": {
+        "get": operation(
+            "listAlbums",
+            "The caller's albums, newest first (one Query).",
+            {"200": answer("Every album.", schema("AlbumList"))},
+            401,
+            503,
+            security=READ,
+        ),
+        "post": operation(
+            "createAlbum",
+            "Make an album.",
+            {"201": answer("The new album.", schema("Album"))},
+            400,
+            401,
+            403,
+            503,
+            body="AlbumCreate",
+        ),
+    },
+    "/api/albums/{album_id}": {
+        "parameters": [ALBUM_ID_PARAMETER],
+        "get": operation(
+            "getAlbum", "One album.", {"200": answer("The album.", schema("Album"))}, 401, 404, 503, security=READ
+        ),
+        "patch": operation(
+            "updateAlbum",
+            "Rename, describe, reorder the album or choose its cover.",
+            {"200": answer("The edited album.", schema("Album"))},
+            400,
+            401,
+            403,
+            404,
+            503,
+            body="AlbumEdit",
+        ),
+        "delete": operation(
+            "deleteAlbum",
+            "Delete the album, its memberships and links; its items stay in the library.",
+            {"204": answer("Deleted.")},
+            401,
+            403,
+            404,
+            503,
+        ),
+    },
+    "/api/albums/{album_id}/items": {
+        "parameters": [ALBUM_ID_PARAMETER],
+        "get": operation(
+            "listAlbumItems",
+            "A page of the album's ready items in its order: one Query and one BatchGetItem per page.",
+            {"200": answer("A page of items (trashed or processing items are left out).", schema("MediaPage"))},
+            400,
+            401,
+            404,
+            503,
+            security=READ,
+            parameters=[CURSOR_PARAMETER],
+        ),
+        "post": operation(
+            "addAlbumItems",
+            "Add items to the album; all of them must be the caller's, or nothing is added.",
+            {"200": answer("What was added, and what was in the album already.", schema("AlbumAdded"))},
+            400,
+            401,
+            403,
+            404,
+            503,
+            body="ItemIds",
+        ),
+    },
+    "/api/albums/{album_id}/items/remove": {
+        "parameters": [ALBUM_ID_PARAMETER],
+        "post": operation(
+            "removeAlbumItems",
+            "Take items out of the album (never out of the library).",
+            {"200": answer("What was removed, and what was not in the album.", schema("AlbumRemoved"))},
+            400,
+            401,
+            403,
+            404,
+            503,
+            body="ItemIds",
         ),
     },
     "/api/openapi.json": {

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "axes",
     "uploads",
     "profiles",
+    "albums",  # issue 13: albums, shared albums
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ from django.core import signing
 from django.core.cache import cache
 from pynamodb.exceptions import DoesNotExist, PutError
 
+import albums.services
 from mediahub.dynamo import condition_failed
 from mediahub.errors import STORAGE_ERRORS, Conflict, NotFound, Refusal
 from profiles import lifecycle
@@ -289,7 +290,7 @@ def _purge(bucket: str, prefix: str, *, deadline: float | None = None) -> bool:
 
 
 def delete_account_data(user_id: str) -> None:
-    """Everything a user owns outside Django's database: media (records, objects, share links), every object
+    """Everything a user owns outside Django's database: media (records, objects, share links), albums, every object
     version under the account's prefixes, the usage row, the profile.
 
     Runs before the user row goes (the pre_delete receiver), so a failure leaves the account in place and deleting
@@ -297,6 +298,7 @@ def delete_account_data(user_id: str) -> None:
     """
     for item in MediaItem.by_owner.query(user_id):
         delete_item(item)
+    albums.services.forget_owner(user_id)  # issue 13: the account's albums and their links
     for bucket, prefix in account_prefixes(user_id):
         _purge(bucket, prefix)
     quota.forget(user_id)

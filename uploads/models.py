@@ -154,8 +154,24 @@ class ByMedia(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class LinkState:
+    """A link's state from its fields (never written): shared by item links and album links (albums/models.py)."""
+
+    max_downloads = None  # links without a download limit (ShareLink's attribute takes its place)
+
+    def state(self, now: datetime) -> str:
+        """active, revoked, expired or exhausted."""
+        if self.revoked_at:
+            return "revoked"
+        if now >= self.expires_at:
+            return "expired"
+        if self.max_downloads is not None and self.downloads >= self.max_downloads:
+            return "exhausted"
+        return "active"
+
+
 @register
-class ShareLink(Model):
+class ShareLink(LinkState, Model):
     """A link that lets anyone holding its token see and download one item, until it expires, is used up or revoked.
 
     Only the token's SHA-256 is stored: a leaked table does not leak working links.
@@ -183,16 +199,6 @@ class ShareLink(Model):
     forget_at = TTLAttribute()
 
     by_media = ByMedia()
-
-    def state(self, now: datetime) -> str:
-        """active, revoked, expired or exhausted."""
-        if self.revoked_at:
-            return "revoked"
-        if now >= self.expires_at:
-            return "expired"
-        if self.max_downloads is not None and self.downloads >= self.max_downloads:
-            return "exhausted"
-        return "active"
 
 
 @register

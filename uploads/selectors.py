@@ -30,18 +30,22 @@ def encode_cursor(key: dict | None) -> str | None:
 
 def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | None:
     """Back to DynamoDB's last evaluated key; it must name the same partition the caller asks for."""
+    # DynamoDB's key of an index page: the table's key, the index's keys, nothing else, and the caller's partition.
+    key = decode_json_cursor(cursor, keys={"id", "created_at", *expected})
+    if key is not None and any(key[name] != {"S": value} for name, value in expected.items()):
+        raise BadCursor("That page link is not valid.")
+    return key
+
+
+def decode_json_cursor(cursor: str | None, *, keys: set[str]) -> dict | None:
+    """A cursor back to a last evaluated key holding exactly `keys`, each a string (albums page this way too)."""
     if not cursor:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeError):
         raise BadCursor("That page link is not valid.") from None
-    # DynamoDB's key of an index page: the table's key, the index's keys, nothing else, and the caller's partition.
-    if not isinstance(key, dict) or set(key) != {"id", "created_at", *expected}:
-        raise BadCursor("That page link is not valid.")
-    if any(key[name] != {"S": value} for name, value in expected.items()) or not _is_string(
-        key["id"], key["created_at"]
-    ):
+    if not isinstance(key, dict) or set(key) != keys or not _is_string(*key.values()):
         raise BadCursor("That page link is not valid.")
     return key
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from pynamodb.exceptions import DoesNotExist
 
+import albums.services
 from mediahub.errors import Conflict, NotFound
 from uploads import arrival, dispatch, lifecycle, multipart, quota, storage
 from uploads.filetypes import allowed_types
@@ -250,6 +251,7 @@ def delete_item(item: MediaItem) -> None:
     with ShareLink.batch_write() as batch:
         for link in ShareLink.by_media.query(item.id):
             batch.delete(link)
+    albums.services.forget_media(item)  # issue 13: its album memberships
     lifecycle.finish_delete(item)
 
 

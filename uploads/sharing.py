@@ -99,11 +99,11 @@ def share_create(
         note=served.note,
     )
     lifecycle.share(link)
-    _still_there(item, served)
+    still_there(item, served)
     return link, token
 
 
-def _still_there(item: MediaItem, served: Served) -> None:
+def still_there(item: MediaItem, served: Served) -> None:
     """A delete that ran while the copy was made has already emptied the item's prefix: remove the copy it missed."""
     if served.serves != COPY:
         return
@@ -221,7 +221,8 @@ def open_link(token: str) -> Shared:
 def shared_download_url(token: str) -> str:
     """Count a download on the link (refused atomically past its limit or expiry) and on the item."""
     shared = _counted(token)
-    return _served_url(shared.link, shared.item)
+    link = shared.link
+    return served_url(Served(link.serves or ORIGINAL, link.copy_key), shared.item)
 
 
 def play(token: str) -> Shared:
@@ -251,12 +252,13 @@ def _counted(token: str) -> Shared:
     return shared
 
 
-def _served_url(link: ShareLink, item: MediaItem) -> str:
-    """A 60-second attachment link to what the link serves; the item's downloads count it either way."""
-    if (link.serves or ORIGINAL) == ORIGINAL:
+def served_url(served: Served, item: MediaItem) -> str:
+    """A 60-second attachment link to what a link serves (an item's or an album's); the item's downloads count
+    it either way."""
+    if served.serves == ORIGINAL:
         return download_link(item)
     count_download(item)
-    name = item.file_name if link.serves == COPY else f"{item.file_name.rsplit('.', 1)[0] or 'download'}.jpg"
-    content_type = item.detected_type if link.serves == COPY else "image/jpeg"
+    name = item.file_name if served.serves == COPY else f"{item.file_name.rsplit('.', 1)[0] or 'download'}.jpg"
+    content_type = item.detected_type if served.serves == COPY else "image/jpeg"
     bucket = settings.RENDITIONS_BUCKET
-    return storage.download_url(link.copy_key, file_name=name, content_type=content_type, bucket=bucket)
+    return storage.download_url(served.key, file_name=name, content_type=content_type, bucket=bucket)

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from albums import services as album_services
+from albums import sharing as album_sharing
 from tests.conftest import ROOT, create_and_upload, jpeg_bytes, post_json, process_until_ready, sign_in
 from uploads import sharing
 from uploads.models import MediaItem, utcnow
@@ -46,7 +48,20 @@ def media(alice, bob, staff) -> dict[str, str]:
         owner_id=str(alice.pk), media_id=ready, expires_at=utcnow() + timedelta(days=1), max_downloads=3
     )
     client.post("/profile/tokens/", {"name": "backup script", "scope": "read"})
-    return {"ready": ready, "busy": busy, "refused": refused, "share": f"/s/{token}/"}
+    # Albums (issue 13): one with the photo and the PDF, shared with downloads.
+    album = album_services.album_create(owner_id=str(alice.pk), name="Summer", description="By the bay")
+    album_services.add_items(owner_id=str(alice.pk), album_id=album.id, ids=[ready, pdf])
+    _, album_token = album_sharing.share_create(
+        owner_id=str(alice.pk), album_id=album.id, expires_at=utcnow() + timedelta(days=1), downloads=True
+    )
+    return {
+        "ready": ready,
+        "busy": busy,
+        "refused": refused,
+        "share": f"/s/{token}/",
+        "album": f"/albums/{album.id}/",
+        "shared album": f"/a/{album_token}/",
+    }
 
 
 def queue_files(page, tmp_path) -> None:
@@ -100,9 +115,15 @@ def each_page(page, media, tmp_path):
     yield "password change"
     page.goto("/usage/")
     yield "usage"
+    page.goto("/albums/")
+    yield "album list"
+    page.goto(media["album"])
+    yield "album page"
     page.context.clear_cookies()
     page.goto(media["share"])
     yield "share page"
+    page.goto(media["shared album"])
+    yield "shared album page"
     sign_in(page, "staff")
     page.goto("/admin/")
     yield "admin index"
@@ -120,7 +141,7 @@ def test_axe_finds_nothing_on_any_page_kind(page, media, tmp_path, scheme):
         found[name] = axe_violations(page)
         if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
             too_wide.append(name)  # on a desktop's 1280 px too, nothing is wider than the window
-    assert len(found) == 21
+    assert len(found) == 24
     assert too_wide == []
     failing = {name: v for name, v in found.items() if v}
     assert not failing, "\n".join(f"{name}: {line}" for name, lines in failing.items() for line in lines)

@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 from openapi_spec_validator import validate
 
+from albums.forms import AlbumForm
 from mediahub.openapi import OPENAPI
 from profiles.forms import AvatarRequestForm
 from uploads.forms import MediaFieldsForm, UploadRequestForm
@@ -43,7 +44,9 @@ def as_openapi(route: str) -> str:
 
 
 def example_path(path: str) -> str:
-    return path.replace("{media_id}", "0123456789abcdef0123456789abcdef")
+    return path.replace("{media_id}", "0123456789abcdef0123456789abcdef").replace(
+        "{album_id}", "fedcba9876543210fedcba9876543210"
+    )
 
 
 # --- (a) a valid document -----------------------------------------------------------------------------------
@@ -85,6 +88,7 @@ BODIES = {
     "UploadRequest": (UploadRequestForm, True),
     "MediaEdit": (MediaFieldsForm, False),
     "AvatarRequest": (AvatarRequestForm, True),
+    "AlbumCreate": (AlbumForm, True),
 }
 
 
