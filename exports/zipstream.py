@@ -43,7 +43,8 @@ class S3PartWriter:
         self._buffer += data
         self.size += len(data)
         while len(self._buffer) >= self.part_size:
-            part = bytes(self._buffer[: self.part_size])
+            with memoryview(self._buffer) as view:
+                part = bytes(view[: self.part_size])  # one copy, not a slice's and then bytes()'s
             del self._buffer[: self.part_size]
             self._send(part)
         return len(data)
