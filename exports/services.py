@@ -63,7 +63,7 @@ def start_export(*, owner_id: str, ids: list[str]) -> Started:
     if len(ids) > bulk_max():
         raise Refusal(f"You selected {len(ids)} items; a ZIP takes at most {bulk_max()} at a time.")
     ids = list(dict.fromkeys(ids))  # the same item twice is one entry
-    found = {} if not all(MEDIA_ID.fullmatch(i) for i in ids) else _owned(owner_id, ids)
+    found = _owned(owner_id, [i for i in ids if MEDIA_ID.fullmatch(i)])  # anything else is unknown
     unknown = [i for i in ids if i not in found]
     if unknown:
         raise UnknownItems(unknown)
@@ -109,6 +109,8 @@ def start_export(*, owner_id: str, ids: list[str]) -> Started:
 
 def _owned(owner_id: str, ids: list[str]) -> dict[str, MediaItem]:
     """The owner's items among `ids`: BatchGetItem, 100 keys a call (PynamoDB pages and retries)."""
+    if not ids:
+        return {}
     return {item.id: item for item in MediaItem.batch_get(ids, consistent_read=True) if item.owner_id == owner_id}
 
 
