@@ -76,7 +76,8 @@ def build(job_id: str) -> str:
             return "duplicate"
     except lifecycle.Lost:
         return "duplicate"
-    return _run(Run(job, deadline=time.monotonic() + settings.ZIP_BUILD_SECONDS))
+    # Items left out when the job was made (not ready then) stay listed with those the build leaves out.
+    return _run(Run(job, deadline=time.monotonic() + settings.ZIP_BUILD_SECONDS, skipped=list(job.skipped or [])))
 
 
 def _run(run: Run) -> str:
