@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from exports import building
 from tests.conftest import ROOT, create_and_upload, jpeg_bytes, post_json, process_until_ready, sign_in
 from uploads import sharing
 from uploads.models import MediaItem, utcnow
@@ -46,7 +47,12 @@ def media(alice, bob, staff) -> dict[str, str]:
         owner_id=str(alice.pk), media_id=ready, expires_at=utcnow() + timedelta(days=1), max_downloads=3
     )
     client.post("/profile/tokens/", {"name": "backup script", "scope": "read"})
-    return {"ready": ready, "busy": busy, "refused": refused, "share": f"/s/{token}/"}
+    # --- ZIP downloads (exports/): one ready (with an item left out), one queued ---
+    zipped = post_json(client, "/api/exports", {"ids": [ready, busy]}).json()["id"]
+    building.build(zipped)
+    post_json(client, "/api/exports", {"ids": [ready]})
+    # --- end of ZIP downloads ---
+    return {"ready": ready, "busy": busy, "refused": refused, "share": f"/s/{token}/", "zip": zipped}
 
 
 def queue_files(page, tmp_path) -> None:
@@ -100,6 +106,10 @@ def each_page(page, media, tmp_path):
     yield "password change"
     page.goto("/usage/")
     yield "usage"
+    page.goto("/downloads/")
+    yield "downloads"
+    page.goto(f"/downloads/{media['zip']}/")
+    yield "ZIP download"
     page.context.clear_cookies()
     page.goto(media["share"])
     yield "share page"
@@ -120,7 +130,7 @@ def test_axe_finds_nothing_on_any_page_kind(page, media, tmp_path, scheme):
         found[name] = axe_violations(page)
         if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
             too_wide.append(name)  # on a desktop's 1280 px too, nothing is wider than the window
-    assert len(found) == 21
+    assert len(found) == 23
     assert too_wide == []
     failing = {name: v for name, v in found.items() if v}
     assert not failing, "\n".join(f"{name}: {line}" for name, lines in failing.items() for line in lines)
