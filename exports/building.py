@@ -47,12 +47,16 @@ class Run:
     skipped: list[dict] = field(default_factory=list)
     last_write: float = field(default_factory=time.monotonic)
 
-    def tick(self) -> None:
-        """After each chunk: stop past the deadline, and write progress every PROGRESS_SECONDS (Lost if the job
-        is no longer this run's)."""
+    def in_time(self) -> float:
         now = time.monotonic()
         if now > self.deadline:
             raise TooLong
+        return now
+
+    def tick(self) -> None:
+        """After each chunk: stop past the deadline, and write progress every PROGRESS_SECONDS (Lost if the job
+        is no longer this run's)."""
+        now = self.in_time()
         if now - self.last_write >= PROGRESS_SECONDS:
             lifecycle.progress(self.job, bytes_done=self.bytes_done, items_done=self.items_done)
             self.last_write = now
@@ -93,6 +97,7 @@ def _run(run: Run) -> str:
                 job, "None of the selected items could be read: they were deleted or changed.", skipped=run.skipped
             )
             return "failed"
+        run.in_time()  # the last part and the join take a second or two: not begun past the deadline
         sink.close()
     except lifecycle.Lost:
         sink and sink.abort()

@@ -183,3 +183,19 @@ def test_progress_is_written_while_building(alice, ready_item, queued, monkeypat
     job = start(alice, [ready_item(alice, b"u" * 5000)])
     building.build(job.id)
     assert seen == [1000, 2000, 3000, 4000, 5000]
+
+
+def test_entries_and_archives_past_the_zip64_limit_get_zip64_records(alice, ready_item, queued, monkeypatch):
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 10_000)  # 4 GiB, scaled down: the same code paths, in kilobytes
+    small, big = ready_item(alice, b"s" * 100, "small.jpg"), ready_item(alice, b"B" * 30_000, "big.mp4")
+    job = start(alice, [small, big, ready_item(alice, b"t" * 100, "after.jpg")])
+    building.build(job.id)
+    monkeypatch.undo()
+    archive = zip_of(job)
+    assert archive.read("big.mp4") == b"B" * 30_000 and archive.testzip() is None
+    raw = client("s3").get_object(Bucket=settings.RENDITIONS_BUCKET, Key=ZipJob.get(job.id).object_key)["Body"].read()
+    local = raw[archive.getinfo("big.mp4").header_offset :]
+    name_length, extra_length = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+    extra = local[30 + name_length : 30 + name_length + extra_length]
+    assert extra[:2] == b"\x01\x00"  # the ZIP64 extended information field
+    assert b"PK\x06\x06" in raw[-200:]  # the ZIP64 end of central directory record (the archive passed the limit)
