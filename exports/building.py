@@ -114,6 +114,13 @@ def _run(run: Run) -> str:
         log.exception("ZIP job %s: storage failed", job.id)
         sink and sink.abort()
         return _fail(job, "Storage failed while the ZIP was being built. Please try again.")
+    except Exception:
+        # A fault of ours: the job still ends with a reason (not left building for the sweep), and the task fails
+        # loudly; a retried delivery finds the job failed and does nothing.
+        log.exception("ZIP job %s: the build failed", job.id)
+        sink and sink.abort()
+        _fail(job, "The ZIP could not be built. Please try again; if it fails again, select fewer items.")
+        raise
     expires_at = utcnow() + timedelta(hours=settings.ZIP_KEEP_HOURS)
     try:
         lifecycle.finish(

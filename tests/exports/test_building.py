@@ -199,3 +199,13 @@ def test_entries_and_archives_past_the_zip64_limit_get_zip64_records(alice, read
     extra = local[30 + name_length : 30 + name_length + extra_length]
     assert extra[:2] == b"\x01\x00"  # the ZIP64 extended information field
     assert b"PK\x06\x06" in raw[-200:]  # the ZIP64 end of central directory record (the archive passed the limit)
+
+
+def test_a_fault_in_the_build_still_ends_the_job_with_a_reason(alice, ready_item, queued, monkeypatch):
+    job = start(alice, [ready_item(alice, b"k" * 10)])
+    monkeypatch.setattr(building, "unique_names", lambda names: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        building.build(job.id)
+    assert ZipJob.get(job.id).state == State.FAILED
+    assert ZipJob.get(job.id).reason.startswith("The ZIP could not be built.")
+    assert client("s3").list_multipart_uploads(Bucket=settings.RENDITIONS_BUCKET).get("Uploads", []) == []
