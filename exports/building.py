@@ -128,6 +128,7 @@ def _run(run: Run) -> str:
             object_key=key,
             zip_size=sink.size,
             items_done=run.items_done,
+            bytes_done=run.bytes_done,
             skipped=run.skipped,
             expires_at=expires_at,
         )

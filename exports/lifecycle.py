@@ -169,14 +169,21 @@ def progress(job: ZipJob, *, bytes_done: int, items_done: int) -> None:
 
 
 def finish(
-    job: ZipJob, *, object_key: str, zip_size: int, items_done: int, skipped: list, expires_at: datetime
+    job: ZipJob,
+    *,
+    object_key: str,
+    zip_size: int,
+    items_done: int,
+    bytes_done: int,
+    skipped: list,
+    expires_at: datetime,
 ) -> None:
     now = utcnow()
     actions = [
         ZipJob.state.set(State.READY),
         ZipJob.object_key.set(object_key),
         ZipJob.zip_size.set(zip_size),
-        ZipJob.bytes_done.set(job.bytes_total),
+        ZipJob.bytes_done.set(bytes_done),
         ZipJob.items_done.set(items_done),
         ZipJob.skipped.set(skipped),
         ZipJob.ready_at.set(now),

@@ -38,7 +38,9 @@ def test_only_the_holder_writes_progress_finishes_or_fails(job):
     for write in (
         lambda: lifecycle.progress(other, bytes_done=1, items_done=1),
         lambda: lifecycle.fail(other, "no"),
-        lambda: lifecycle.finish(other, object_key="k", zip_size=1, items_done=1, skipped=[], expires_at=utcnow()),
+        lambda: lifecycle.finish(
+            other, object_key="k", zip_size=1, items_done=1, bytes_done=1, skipped=[], expires_at=utcnow()
+        ),
     ):
         with pytest.raises(lifecycle.Lost):
             write()
@@ -76,7 +78,7 @@ def test_the_sweep_fails_what_no_run_holds_and_expires_what_is_past_its_time(
     lifecycle.start(dead, "dead")
     lifecycle.start(alive, "alive")
     lifecycle.start(done, "done")
-    lifecycle.finish(done, object_key="k", zip_size=1, items_done=1, skipped=[], expires_at=utcnow())
+    lifecycle.finish(done, object_key="k", zip_size=1, items_done=1, bytes_done=1, skipped=[], expires_at=utcnow())
 
     held = ZipJob.get(alive.id)
     original = lifecycle.give_up
