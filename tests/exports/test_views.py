@@ -102,3 +102,10 @@ def test_skipped_items_are_listed_with_the_link(client, alice, ready_item, queue
 def test_signed_out_visitors_are_sent_to_sign_in(queued):
     assert Client().get("/downloads/")["Location"].startswith("/accounts/login/")
     assert Client().post("/downloads/", {"ids": ["0" * 32]})["Location"].startswith("/accounts/login/")
+
+
+def test_a_selection_posted_from_another_site_is_refused_by_the_csrf_check(alice, ready_item, queued):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    assert client.post("/downloads/", {"ids": [ready_item(alice, b"c").id]}).status_code == 403
+    assert list(ZipJob.by_owner.query(str(alice.pk))) == [] and queued == []
