@@ -48,9 +48,11 @@ S3_OBJECT_GRANTS = {
         "s3:AbortMultipartUpload": ["uploads/"],
     },
     "RENDITIONS_BUCKET": {
-        "s3:GetObject": ["renditions/", "avatars/"],  # the signed <img> links
-        "s3:PutObject": ["renditions/", "avatars/"],  # processing writes renditions
-        "s3:DeleteObject": ["renditions/", "avatars/"],  # deleted items, replaced avatars
+        "s3:GetObject": ["renditions/", "avatars/", "exports/"],  # the signed <img> links; ZIP download links
+        # processing writes renditions; a ZIP build's multipart upload (create, parts, complete) under exports/
+        "s3:PutObject": ["renditions/", "avatars/", "exports/"],
+        "s3:DeleteObject": ["renditions/", "avatars/", "exports/"],  # deleted items, replaced avatars, lost ZIPs
+        "s3:AbortMultipartUpload": ["exports/"],  # a ZIP build that fails or loses drops its parts
     },
 }
 # s3:ListBucketVersions on the (versioned) uploads bucket: deleting an item lists its versions to delete each.

@@ -35,6 +35,10 @@ QUARANTINE_PREFIX = "quarantine/"
 # removes them sooner; lifecycle is the net under it.
 UPLOAD_STATE_TAG = "upload-state"
 ABANDONED_UPLOAD_DAYS = 2
+# ZIP downloads (exports/) are written to the renditions bucket under this prefix and deleted after this many
+# days; their links are offered for ZIP_KEEP_HOURS (less than a day), so never for a ZIP already gone.
+EXPORTS_PREFIX = "exports/"
+EXPORT_DAYS = 1
 # A global secondary index added to an existing table is backfilled from its items before it can be queried:
 # minutes for millions of items. Bootstrap waits for it this long; run again, it waits again.
 INDEX_BACKFILL_SECONDS = 3600
@@ -82,6 +86,15 @@ def lifecycle_rules(name: str) -> list[dict]:
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": ABORT_MULTIPART_DAYS},
         }
     ]
+    if name == settings.RENDITIONS_BUCKET:
+        rules.append(
+            {
+                "ID": "expire-zip-downloads",
+                "Status": "Enabled",
+                "Filter": {"Prefix": EXPORTS_PREFIX},
+                "Expiration": {"Days": EXPORT_DAYS},
+            }
+        )
     if name == settings.UPLOADS_BUCKET:
         rules += [
             {

@@ -59,7 +59,7 @@ class Machine:
 
 
 # The modules that declare `MACHINES`, in the order the document shows them.
-MODULES = ("uploads.lifecycle", "profiles.lifecycle", "albums.lifecycle")
+MODULES = ("uploads.lifecycle", "profiles.lifecycle", "albums.lifecycle", "exports.lifecycle")
 DOCUMENT = "docs/state-machines.md"
 
 

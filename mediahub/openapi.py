@@ -114,16 +114,17 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
     ),
     404: (
         "NotFound",
-        "No such media item (or album), or someone else's: the two are indistinguishable (errors.id). In an album "
-        "add, any id that is not one of the caller's items refuses the whole request, nothing added (errors.ids "
-        "lists them).",
+        "No such media item (or album, or ZIP download), or someone else's: the two are indistinguishable "
+        "(errors.id). In an album add, any id that is not one of the caller's items refuses the whole request, "
+        "nothing added (errors.ids lists them).",
     ),
     409: (
         "Conflict",
         "The upload was already completed (by this or another request); for the parts calls, the item is not "
         "uploaded in parts or its upload is over; at complete, parts are still missing (errors.status names them: "
         "upload them and complete again); for an avatar, a newer upload took its place or another request is "
-        "still processing it (errors.status).",
+        "still processing it (errors.status); for a ZIP, none of the selected items is ready, or too many of the "
+        "caller's ZIPs are still being built (errors.status).",
     ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
     429: (
@@ -802,6 +803,99 @@ PATHS = {
         }
     },
 }
+
+# --- ZIP downloads (exports/api.py) ----------------------------------------------------------------------------
+EXPORT_ID_PARAMETER = {
+    "name": "export_id",
+    "in": "path",
+    "required": True,
+    "description": "The ZIP download's id, as the API gave it (32 lowercase hex digits). Any other string: 404.",
+    "schema": {"type": "string", "pattern": MEDIA_ID},
+}
+LEFT_OUT = {
+    "type": "array",
+    "items": obj({"id": {"type": "string"}, "name": {"type": "string"}, "reason": {"type": "string"}}),
+}
+SCHEMAS.update(
+    {
+        "ExportRequest": obj(
+            {
+                "ids": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The items to put in one ZIP, in order (at most BULK_MAX_ITEMS, 500 by default; "
+                    "the same id twice is one entry). Every one must be the caller's, or the whole request is "
+                    "refused (404, `unknown` lists them) and nothing is started. Items not ready (processing, in "
+                    "the trash) are left out and listed in `leftOut`; none ready is 409; more than ZIP_MAX_BYTES "
+                    "(1 GiB by default) of originals in all is 400, saying the size and the limit.",
+                }
+            }
+        ),
+        "Export": obj(
+            {
+                "id": {"type": "string", "pattern": MEDIA_ID},
+                "state": {"enum": ["queued", "building", "ready", "failed", "expired"]},
+                "itemsTotal": {"type": "integer", "minimum": 0},
+                "itemsDone": {"type": "integer", "minimum": 0},
+                "bytesTotal": {"type": "integer", "minimum": 0},
+                "bytesDone": {"type": "integer", "minimum": 0},
+                "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+                "fileName": {"type": "string"},
+                "zipSize": nullable("integer", minimum=0),
+                "reason": nullable("string", description="Why it failed, for a person."),
+                "skipped": {**LEFT_OUT, "description": "Items left out (not ready, or deleted during the build)."},
+                "createdAt": {"type": "string", "format": "date-time"},
+                "expiresAt": nullable("string", format="date-time", description="Ready: the link works until then."),
+                "page": {"type": "string", "description": "The ZIP's page on the site, with its live progress."},
+                "link": nullable(
+                    "string", format="uri", description="Ready: a link that saves the ZIP, valid linkExpiresIn s."
+                ),
+                "linkExpiresIn": nullable("integer", minimum=1),
+            },
+            description="A ZIP download: poll it until state is ready (take the link), failed (reason) or expired.",
+        ),
+        "ExportStarted": {
+            "allOf": [schema("Export"), obj({"leftOut": LEFT_OUT})],
+            "description": "The new job, queued, and the selected items left out because they are not ready.",
+        },
+        "UnknownItems": {
+            "allOf": [schema("Errors"), obj({"unknown": {"type": "array", "items": {"type": "string"}}})],
+            "description": "errors.ids says how many; unknown lists every id that is not the caller's item.",
+        },
+    }
+)
+PATHS.update(
+    {
+        "/api/exports": {
+            "post": operation(
+                "createExport",
+                "Start building one ZIP of the caller's items (their originals, as uploaded); poll its Location.",
+                {
+                    "202": answer("Queued.", schema("ExportStarted")),
+                    "404": answer("Some ids are not the caller's items: nothing started.", schema("UnknownItems")),
+                },
+                400,
+                401,
+                403,
+                409,
+                503,
+                body="ExportRequest",
+            ),
+        },
+        "/api/exports/{export_id}": {
+            "parameters": [EXPORT_ID_PARAMETER],
+            "get": operation(
+                "getExport",
+                "Where a ZIP download is now: progress, then a short-lived link (or why it failed).",
+                {"200": answer("The job.", schema("Export"))},
+                401,
+                404,
+                503,
+                security=READ,
+            ),
+        },
+    }
+)
 
 OPENAPI: dict = {
     "openapi": "3.1.0",

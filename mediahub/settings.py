@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "uploads",
     "profiles",
     "albums",  # issue 13: albums, shared albums
+    "exports",  # ZIP downloads (docs/exports.md)
 ]
 
 MIDDLEWARE = [
@@ -311,6 +312,17 @@ REJECTED_ORIGINALS = env_str("REJECTED_ORIGINALS", "delete")
 # Items still "uploaded" this long after upload are re-queued by the periodic sweep.
 PROCESSING_STUCK_MINUTES = env_int("PROCESSING_STUCK_MINUTES", 5)
 
+# --- ZIP downloads (exports/, docs/exports.md) ----------------------------------------------------------------
+# On Lambda a build must end inside the function's timeout (zappa_settings.json: 60 s), which its asynchronous
+# invocations share with the site: it stops itself at ZIP_BUILD_SECONDS and says so; a Celery worker has longer.
+# ZIP_MAX_BYTES of originals fit in 50 s with a margin of about two (docs/exports.md, docs/benchmarks.md).
+ZIP_MAX_BYTES = env_int("ZIP_MAX_BYTES", 1024**3)
+ZIP_BUILD_SECONDS = env_int("ZIP_BUILD_SECONDS", 50 if PROCESSING_MODE == "lambda" else 600)
+ZIP_PART_SIZE = env_int("ZIP_PART_SIZE", 16 * 1024**2)  # bytes per multipart part: memory is about two of them
+ZIP_LEASE_SECONDS = env_int("ZIP_LEASE_SECONDS", 120)  # a build silent this long is dead: taken over or failed
+ZIP_KEEP_HOURS = env_int("ZIP_KEEP_HOURS", 23)  # the link is offered this long; S3 deletes the ZIP after a day
+ZIP_MAX_ACTIVE = env_int("ZIP_MAX_ACTIVE", 3)  # ZIPs one person may have queued or building at once
+
 # --- Celery -----------------------------------------------------------------------------------------------
 # Without a broker URL the worker still runs out of process, over kombu's file-system transport.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -347,6 +359,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-usage": {"task": "uploads.reconcile_usage", "schedule": 86400.0},
     "resume-account-deletions": {"task": "profiles.resume_account_deletions", "schedule": 300.0},
     "sweep-superseded-avatars": {"task": "profiles.sweep_avatars", "schedule": 3600.0},
+    "sweep-zip-jobs": {"task": "exports.sweep", "schedule": 300.0},
 }
 
 # --- E-mail -----------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("", include("albums.urls")),  # issue 13: albums
+    path("", include("exports.urls")),  # ZIP downloads
     path("", include("uploads.urls")),
 ]
 

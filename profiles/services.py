@@ -17,6 +17,7 @@ from django.core.cache import cache
 from pynamodb.exceptions import DoesNotExist, PutError
 
 import albums.services
+from exports import services as exports_services
 from mediahub.dynamo import condition_failed
 from mediahub.errors import STORAGE_ERRORS, Conflict, NotFound, Refusal
 from profiles import lifecycle
@@ -277,6 +278,7 @@ def account_prefixes(user_id: str) -> list[tuple[str, str]]:
         (settings.UPLOADS_BUCKET, f"quarantine/uploads/{user_id}/"),
         (settings.RENDITIONS_BUCKET, f"renditions/{user_id}/"),
         (settings.RENDITIONS_BUCKET, f"avatars/{user_id}/"),
+        (settings.RENDITIONS_BUCKET, f"exports/{user_id}/"),  # ZIP downloads
     ]
 
 
@@ -302,6 +304,7 @@ def delete_account_data(user_id: str) -> None:
     for bucket, prefix in account_prefixes(user_id):
         _purge(bucket, prefix)
     quota.forget(user_id)
+    exports_services.forget_owner(user_id)
     Profile(user_id).delete()
     forget_navigation(user_id)
 

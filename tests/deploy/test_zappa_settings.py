@@ -105,7 +105,17 @@ def test_the_package_leaves_out_tests_tools_and_the_runtimes_sdk(stage):
     # A hand-written exclude replaces Zappa's default one, which leaves out the SDK the Lambda runtime provides.
     assert {"boto3", "botocore", "s3transfer"} <= exclude
     # Nothing the application imports on Lambda.
-    assert not exclude & {"mediahub", "uploads", "profiles", "templates", "static", "staticfiles", "django", "PIL"}
+    assert not exclude & {
+        "mediahub",
+        "uploads",
+        "profiles",
+        "exports",
+        "templates",
+        "static",
+        "staticfiles",
+        "django",
+        "PIL",
+    }
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -120,6 +130,7 @@ def test_every_function_imports_and_accepts_its_event(stage, stage_aws, db):
         "uploads.events.reconcile_usage",
         "profiles.events.resume_account_deletions",
         "profiles.events.sweep_avatars",
+        "exports.events.sweep",
     }
     for event in events:
         function = import_and_get_function(event["function"])

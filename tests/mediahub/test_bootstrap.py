@@ -101,8 +101,11 @@ def test_lifecycle_cleans_up_parts_old_versions_and_quarantine(local_aws):
     assert quarantine["Filter"] == {"Prefix": "quarantine/"}
     assert quarantine["Expiration"] == {"Days": bootstrap.QUARANTINE_DAYS}
     assert all(rule["Status"] == "Enabled" for rule in uploads.values())
-    renditions = [rule["ID"] for rule in bucket_config(settings.RENDITIONS_BUCKET)["lifecycle"]]
-    assert renditions == ["abort-incomplete-multipart-uploads"]
+    renditions = {rule["ID"]: rule for rule in bucket_config(settings.RENDITIONS_BUCKET)["lifecycle"]}
+    assert list(renditions) == ["abort-incomplete-multipart-uploads", "expire-zip-downloads"]
+    zips = renditions["expire-zip-downloads"]  # ZIP downloads (exports/): a day, longer than their links
+    assert (zips["Filter"], zips["Expiration"]) == ({"Prefix": "exports/"}, {"Days": bootstrap.EXPORT_DAYS})
+    assert bootstrap.EXPORT_DAYS * 24 > settings.ZIP_KEEP_HOURS
 
 
 def test_every_registered_model_has_a_hardened_table_under_the_session_prefix(local_aws):

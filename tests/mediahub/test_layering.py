@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("mediahub", "uploads", "profiles", "albums")
+PACKAGES = ("mediahub", "uploads", "profiles", "albums", "exports")
 HTTP_LAYER = {
     "mediahub.api",
     "uploads.api",
@@ -15,6 +15,8 @@ HTTP_LAYER = {
     "profiles.views",
     "albums.api",
     "albums.views",
+    "exports.api",
+    "exports.views",
 }
 # Modules that are adapters of the HTTP layer themselves and may use its helpers.
 HTTP_ADAPTERS = ("urls", "admin", "openapi", "middleware")
