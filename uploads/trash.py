@@ -33,9 +33,7 @@ def trash_item(item: MediaItem) -> str:
     for _ in range(3):  # processing may move the item between the read and the write: read again, once or twice
         if item.status == Status.TRASHED:
             raise Conflict("This item is already in the trash.")
-        if item.status == Status.DELETING:
-            raise NotFound("No such media item.")
-        if item.status == Status.PENDING:
+        if item.status in (Status.PENDING, Status.DELETING):  # deleting: a deletion that failed half way, finished
             services.delete_item(item)
             return DELETED
         try:
@@ -127,6 +125,16 @@ DONE = {
 }
 
 
+class BadSelection(Refusal):
+    """No ids, too many, or an unknown action: nothing was changed."""
+
+    field = "ids"
+
+
+class BadAction(Refusal):
+    field = "action"
+
+
 class NotYours(Refusal):
     """A selection naming an item that is not the requester's (or does not exist): the whole request is refused.
 
@@ -153,9 +161,9 @@ def check_selection(owner_id: str, ids: list[str]) -> dict[str, MediaItem]:
     is not one of theirs (listed, so they can tell which)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
-        raise Refusal("Select at least one item.")
+        raise BadSelection("Select at least one item.")
     if len(ids) > max_items():
-        raise Refusal(f"Select at most {max_items()} items at once (you selected {len(ids)}). Nothing was changed.")
+        raise BadSelection(f"Select at most {max_items()} items at once (you selected {len(ids)}). Nothing was changed.")
     valid = [media_id for media_id in ids if services.MEDIA_ID.fullmatch(media_id)]
     found = selectors.media_by_ids(owner_id=owner_id, ids=valid) if valid else {}
     unknown = [media_id for media_id in ids if media_id not in found]
@@ -170,7 +178,7 @@ def bulk(*, owner_id: str, action: str, ids: list[str]) -> list[Outcome]:
     the trash) or an outage on one item is in its outcome, never silently skipped."""
     perform = ACTIONS.get(action)
     if perform is None:
-        raise Refusal(f"Unknown action: choose one of {', '.join(ACTIONS)}.")
+        raise BadAction(f"Unknown action: choose one of {', '.join(ACTIONS)}.")
     outcomes = []
     for media_id, item in check_selection(owner_id, ids).items():
         try:
