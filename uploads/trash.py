@@ -163,7 +163,9 @@ def check_selection(owner_id: str, ids: list[str]) -> dict[str, MediaItem]:
     if not ids:
         raise BadSelection("Select at least one item.")
     if len(ids) > max_items():
-        raise BadSelection(f"Select at most {max_items()} items at once (you selected {len(ids)}). Nothing was changed.")
+        raise BadSelection(
+            f"Select at most {max_items()} items at once (you selected {len(ids)}). Nothing was changed."
+        )
     valid = [media_id for media_id in ids if services.MEDIA_ID.fullmatch(media_id)]
     found = selectors.media_by_ids(owner_id=owner_id, ids=valid) if valid else {}
     unknown = [media_id for media_id in ids if media_id not in found]

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 
-from mediahub.errors import Conflict, NotFound
 from mediahub.aws import client as aws_client
+from mediahub.errors import Conflict, NotFound
 from tests.conftest import create_and_upload, jpeg_bytes, post_json
 from tests.images import camera_jpeg
 from tests.uploads.test_processing import during_store, fresh, process, rendition_keys, uploaded_item
@@ -363,7 +363,8 @@ def test_api_bulk_with_another_users_id_is_refused_and_changes_nothing(alice_cli
     for ids in ([item_id, bobs], [item_id, "0" * 32], [item_id, "not-an-id"]):
         answer = bulk(alice_client, "trash", ids)
         assert answer.status_code == 404
-        assert ids[1] in answer.json()["errors"]["ids"][0] and "Nothing was changed" in answer.json()["errors"]["ids"][0]
+        [message] = answer.json()["errors"]["ids"]
+        assert ids[1] in message and "Nothing was changed" in message
     assert fresh(MediaItem(item_id)).status == Status.READY and fresh(MediaItem(bobs)).status == Status.PENDING
     assert bulk(other, "restore", [item_id]).status_code == 404  # restoring someone else's item
 
