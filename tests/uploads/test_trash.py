@@ -145,15 +145,17 @@ def test_processing_that_rejects_a_trashed_item_keeps_it_trashed_and_gives_the_b
     assert quota.bytes_stored(item.owner_id) == 0
 
 
-def test_an_item_trashed_before_processing_is_processed_once_restored(celery_worker):
+def test_an_item_trashed_before_processing_is_processed_once_restored(monkeypatch):
+    from uploads import dispatch
+
+    queued = []
+    monkeypatch.setattr(dispatch, "enqueue", lambda key, force=False: queued.append(key))
     item = arrival.arrive(uploaded_item(camera_jpeg().getvalue()))
     trash.trash_item(fresh(item))
     assert process(item) == "duplicate"  # a trashed item is not processed
-    assert trash.restore_item(fresh(item)) == Status.UPLOADED  # and handed to processing again
-    from tests.conftest import process_until_ready
-
-    process_until_ready(item.object_key)
-    assert fresh(item).status == Status.READY
+    assert trash.restore_item(fresh(item)) == Status.UPLOADED
+    assert queued == [item.object_key]  # handed to processing again
+    assert process(item) == Status.READY
 
 
 def test_a_pending_upload_is_deleted_at_once_not_trashed(alice_client, alice):
