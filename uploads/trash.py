@@ -7,8 +7,10 @@ Deletion for good (`Empty trash`, one item from the trash page, the purge `TRASH
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 
@@ -75,6 +77,11 @@ def purge_item(item: MediaItem) -> None:
     """Delete one trashed item for good; a restore that got there first wins, and this says so."""
     if not services.delete_item(item, still=in_trash):
         raise Conflict("This item is no longer in the trash.")
+
+
+def days_left(item: MediaItem, now: datetime) -> int:
+    """Whole days, rounded up, until the purge: just trashed is TRASH_DAYS; 0 once due (the next sweep)."""
+    return max(0, math.ceil((item.delete_at - now).total_seconds() / 86400)) if item.delete_at else 0
 
 
 def move_to_trash(*, owner_id: str, media_id: str) -> str:

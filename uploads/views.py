@@ -229,7 +229,7 @@ def trash_page(request: HttpRequest) -> HttpResponse:
         {
             "item": item,
             "renditions": selectors.rendition_urls(item),
-            "days_left": max(0, (item.delete_at - now).days) if item.delete_at else None,
+            "days_left": trash.days_left(item, now),
         }
         for item in items
     ]

@@ -271,7 +271,7 @@ def test_the_trash_page_lists_days_left_and_restores_and_deletes_for_good(alice_
     assert kept not in gallery and 'href="/trash/"' in gallery
     page = alice_client.get("/trash/").content.decode()
     assert page.count('data-testid="media-card"') == 2
-    assert f"{settings.TRASH_DAYS - 1} days left" in page
+    assert f"{settings.TRASH_DAYS} days left" in page
     response = alice_client.post(f"/trash/{kept}/restore/", HTTP_REFERER="http://testserver/trash/", follow=True)
     assert "Restored." in response.content.decode()
     assert f"/media/{kept}/" in alice_client.get("/").content.decode()

@@ -66,7 +66,7 @@ def test_trash_and_restore_from_the_pages(signed_in, alice):
     page.goto("/trash/")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("delete-for-good").click()
-    page.get_by_text("Deleted for good").wait_for()
+    page.get_by_text("Deleted for good, with all its files.").wait_for()
     assert MediaItem.count(media_id, consistent_read=True) == 0
 
 
