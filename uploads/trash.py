@@ -154,6 +154,7 @@ class NotYours(Refusal):
 @dataclass(frozen=True)
 class Outcome:
     id: str
+    name: str
     ok: bool
     status: str | None = None  # the item's status after the action
     error: str | None = None  # why this one was not done (a state conflict), for a person
@@ -191,11 +192,11 @@ def bulk(*, owner_id: str, action: str, ids: list[str]) -> list[Outcome]:
     outcomes = []
     for media_id, item in check_selection(owner_id, ids).items():
         try:
-            outcomes.append(Outcome(media_id, True, status=perform(item)))
+            outcomes.append(Outcome(media_id, item.name, True, status=perform(item)))
         except Refusal as exc:
-            outcomes.append(Outcome(media_id, False, error=exc.message))
+            outcomes.append(Outcome(media_id, item.name, False, error=exc.message))
         except STORAGE_ERRORS:
-            outcomes.append(Outcome(media_id, False, error=STORAGE_DOWN))
+            outcomes.append(Outcome(media_id, item.name, False, error=STORAGE_DOWN))
     return outcomes
 
 
@@ -203,4 +204,4 @@ def summary(action: str, outcomes: list[Outcome]) -> tuple[str, list[str]]:
     """For a page: what was done, in a sentence, and one line per item that was not."""
     done = sum(outcome.ok for outcome in outcomes)
     text = f"{done} item{'s' if done != 1 else ''} {DONE[action]}."
-    return text, [f"{outcome.id}: {outcome.error}" for outcome in outcomes if not outcome.ok]
+    return text, [f"“{outcome.name}”: {outcome.error}" for outcome in outcomes if not outcome.ok]
