@@ -243,7 +243,7 @@ def breakdown(endpoint: Endpoint, calls: AwsCalls) -> dict[str, float]:
 
     # The views call these through their modules, so patching the module attributes reaches them.
     parts = {
-        "gallery": [(selectors, "media_page_for_owner", "dynamodb"), (selectors, "rendition_urls", "presigning")],
+        "gallery": [(selectors, "library_page", "dynamodb"), (selectors, "rendition_urls", "presigning")],
         "presign": [(MediaItem, "save", "dynamodb"), (storage, "presigned_post", "presigning")],
     }.get(endpoint.name, [])
     totals: Counter[str] = Counter()
@@ -355,7 +355,7 @@ def time_table(times: dict[str, dict[str, float]], rates: dict[str, Rate]) -> li
     )
     lines = [
         f"Where the time goes: mean ms per request in a separate pass of at least {BREAKDOWN_SECONDS:.0f} s per "
-        "endpoint, with the functions named here wrapped in timers. The DynamoDB call (`media_page_for_owner()` for "
+        "endpoint, with the functions named here wrapped in timers. The DynamoDB call (`library_page()` for "
         "the gallery, `MediaItem.save()` for presign) includes PynamoDB, botocore, the loopback HTTP round trip and "
         "moto's time serving it, timed inside its server. Presigning is `rendition_urls()` for the gallery and "
         f"`presigned_post()` for presign. In the throughput runs above moto spent {moto_share}.",

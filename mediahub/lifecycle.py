@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 UNCHANGED = "(unchanged)"  # a transition that writes to the record but leaves its state (an edit, a counter)
 GONE = "(deleted)"  # a transition that deletes the record
+REMEMBERED = "(the state it left)"  # a transition back to a state the record wrote down (a restore from the trash)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Machine:
         if len(names) != len(set(names)):
             raise ValueError(f"{self.record}: transition names must be unique")
         for t in self.transitions:
-            unknown = {*t.source, t.target} - set(self.states) - {UNCHANGED, GONE}
+            unknown = {*t.source, t.target} - set(self.states) - {UNCHANGED, GONE, REMEMBERED}
             if unknown:
                 raise ValueError(f"{self.record}.{t.name}: unknown states {sorted(unknown)}")
 
@@ -82,4 +83,4 @@ def document() -> str:
 
 
 def _states(states: tuple[str, ...]) -> str:
-    return ", ".join(s if s in (UNCHANGED, GONE) else f"`{s}`" for s in states)
+    return ", ".join(s if s in (UNCHANGED, GONE, REMEMBERED) else f"`{s}`" for s in states)

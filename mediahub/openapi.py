@@ -115,16 +115,16 @@ ERROR_ANSWERS: dict[int, tuple[str, str]] = {
     404: (
         "NotFound",
         "No such media item (or album, or ZIP download), or someone else's: the two are indistinguishable "
-        "(errors.id). In an album add, any id that is not one of the caller's items refuses the whole request, "
-        "nothing added (errors.ids lists them).",
+        "(errors.id). In a bulk request or an album add, any id that is not one of the caller's items refuses the "
+        "whole request, nothing changed (errors.ids lists them).",
     ),
     409: (
         "Conflict",
         "The upload was already completed (by this or another request); for the parts calls, the item is not "
         "uploaded in parts or its upload is over; at complete, parts are still missing (errors.status names them: "
         "upload them and complete again); for an avatar, a newer upload took its place or another request is "
-        "still processing it (errors.status); for a ZIP, none of the selected items is ready, or too many of the "
-        "caller's ZIPs are still being built (errors.status).",
+        "still processing it (errors.status); for a delete, the item is already in the trash; for a ZIP, none of "
+        "the selected items is ready, or too many of the caller's ZIPs are still being built (errors.status).",
     ),
     422: ("Refused", "The uploaded file was refused (errors.file says why); the previous state is kept."),
     429: (
@@ -204,7 +204,13 @@ SCHEMAS: dict[str, Schema] = {
                 pattern="^[0-9a-f]{64}$",
                 description="SHA-256 of the file (hex), once processing has read it; null before.",
             ),
-            "deleteAt": nullable("string", format="date-time", description="When the item will be deleted, if ever."),
+            "deleteAt": nullable(
+                "string",
+                format="date-time",
+                description="When the item will be deleted for good, if ever (in the trash: when the trash is).",
+            ),
+            "favourite": {"type": "boolean"},
+            "trashedAt": nullable("string", format="date-time", description="When it was moved to the trash."),
             "renditions": RENDITIONS,
             "thumbhash": THUMBHASH,
             "color": COLOR,
@@ -350,10 +356,48 @@ SCHEMAS: dict[str, Schema] = {
         {
             "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
             "caption": {"type": "string", "maxLength": CAPTION_MAX},
+            "favourite": {"type": "boolean", "description": "Mark or unmark the item as a favourite."},
         },
         required=(),
         description="Fields left out keep their value.",
     ),
+    # --- Trash, favourites, bulk (docs/trash.md)
+    "BulkRequest": obj(
+        {
+            "action": {"type": "string", "enum": ["trash", "restore", "favourite", "unfavourite"]},
+            "ids": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "maxItems": settings.BULK_MAX_ITEMS,
+                "description": f"The caller's item ids, at most {settings.BULK_MAX_ITEMS} (BULK_MAX_ITEMS; repeats "
+                "count once). More is 400 (errors.ids); any id that is not the caller's item is 404 (errors.ids "
+                "names them): nothing is changed either way.",
+            },
+        }
+    ),
+    "BulkResult": obj(
+        {
+            "action": {"type": "string"},
+            "done": {"type": "integer", "minimum": 0},
+            "failed": {"type": "integer", "minimum": 0},
+            "items": {
+                "type": "array",
+                "description": "One per id, in the order asked: `ok`, the item's status after it (`deleted`: a "
+                "pending upload, trashed, goes for good), or `error`: why this one was not done (restoring an item "
+                "not in the trash, trashing one already there).",
+                "items": obj(
+                    {
+                        "id": {"type": "string", "pattern": MEDIA_ID},
+                        "ok": {"type": "boolean"},
+                        "status": nullable("string", enum=[*Status.ALL, "deleted", None]),
+                        "error": nullable("string"),
+                    }
+                ),
+            },
+        }
+    ),
+    "TrashEmptied": obj({"deleted": {"type": "integer", "minimum": 0, "description": "Items deleted for good."}}),
     "AvatarRequest": obj(
         {
             "fileName": FILE_NAME,
@@ -497,6 +541,22 @@ SHA256_PARAMETER = {
     "examples": {"one": {"value": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}},
 }
 
+FOREVER_PARAMETER = {
+    "name": "forever",
+    "in": "query",
+    "required": False,
+    "description": "1: delete for good at once instead of moving to the trash.",
+    "schema": {"type": "string", "enum": ["1"]},
+}
+
+FAVOURITES_PARAMETER = {
+    "name": "favourites",
+    "in": "query",
+    "required": False,
+    "description": "1: only the caller's favourites (one DynamoDB Query per page, on a sparse index).",
+    "schema": {"type": "string", "enum": ["1"]},
+}
+
 READ = [{"bearerAuth": []}, {"sessionCookie": []}]
 WRITE = [{"bearerAuth": []}, {"sessionCookie": [], "csrfCookie": [], "csrfHeader": []}]
 
@@ -533,13 +593,14 @@ PATHS = {
     "/api/media/": {
         "get": operation(
             "listMedia",
-            "The caller's items, newest first, a page at a time; or, with sha256, those holding given files.",
+            "The caller's items out of the trash, newest first, a page at a time (only favourites, with "
+            "favourites=1); or, with sha256, those holding given files.",
             {"200": answer("A page of items.", schema("MediaPage"))},
             400,
             401,
             503,
             security=READ,
-            parameters=[CURSOR_PARAMETER, SHA256_PARAMETER],
+            parameters=[CURSOR_PARAMETER, SHA256_PARAMETER, FAVOURITES_PARAMETER],
         ),
         "post": operation(
             "createMedia",
@@ -581,6 +642,42 @@ PATHS = {
             ),
         },
     },
+    "/api/media/bulk": {
+        "post": operation(
+            "bulkMedia",
+            "One action (trash, restore, favourite, unfavourite) on many of the caller's items.",
+            {"200": answer("What happened to each item.", schema("BulkResult"))},
+            400,
+            401,
+            403,
+            404,
+            503,
+            body="BulkRequest",
+            description="Refused whole, before anything changes, when the body names no ids, more than "
+            "BULK_MAX_ITEMS, an unknown action (400) or any id that is not the caller's item (404, listing them). "
+            "Otherwise each item is done or reported with why not: never skipped silently.",
+        ),
+    },
+    "/api/trash": {
+        "get": operation(
+            "listTrash",
+            "The caller's trash, most recently trashed first, a page at a time (deleteAt: when each goes for good).",
+            {"200": answer("A page of trashed items.", schema("MediaPage"))},
+            400,
+            401,
+            503,
+            security=READ,
+            parameters=[CURSOR_PARAMETER],
+        ),
+        "delete": operation(
+            "emptyTrash",
+            "Empty the trash: every trashed item deleted for good (files, share links, record).",
+            {"200": answer("How many items went.", schema("TrashEmptied"))},
+            401,
+            403,
+            503,
+        ),
+    },
     "/api/media/{media_id}": {
         "parameters": [MEDIA_ID_PARAMETER],
         "get": operation(
@@ -594,7 +691,7 @@ PATHS = {
         ),
         "patch": operation(
             "updateMedia",
-            "Change the item's name and/or caption.",
+            "Change the item's name, caption and/or favourite mark.",
             {"200": answer("The edited item.", schema("MediaItem"))},
             400,
             401,
@@ -605,12 +702,17 @@ PATHS = {
         ),
         "delete": operation(
             "deleteMedia",
-            "Delete the item: its files in both buckets, then its record.",
-            {"204": answer("Deleted.")},
+            "Move the item to the trash (restorable for TRASH_DAYS); with forever=1, delete it for good.",
+            {"204": answer("In the trash (a pending upload: deleted), or with forever=1 deleted for good.")},
             401,
             403,
             404,
+            409,
             503,
+            parameters=[FOREVER_PARAMETER],
+            description=f"An item in the trash is deleted for good {settings.TRASH_DAYS} days after (TRASH_DAYS), "
+            "and counts against the quota until then. Already in the trash: 409 (errors.status). forever=1 deletes "
+            "the files in both buckets, the share links, then the record, whatever the state.",
         ),
     },
     "/api/media/{media_id}/complete": {

@@ -257,6 +257,11 @@ MEDIA_TYPES = {
 USER_STORAGE_QUOTA = env_int("USER_STORAGE_QUOTA", 50 * 1024**3)
 # Items per gallery (and admin) page: one DynamoDB Query each.
 MEDIA_PAGE_SIZE = env_int("MEDIA_PAGE_SIZE", 24)
+# --- Trash and bulk selection (docs/trash.md)
+# Days a deleted item stays restorable in the trash before the deletion sweep purges it.
+TRASH_DAYS = env_int("TRASH_DAYS", 30)
+# Ids one bulk request (a selection's toolbar, POST /api/media/bulk, and the album and ZIP views) may name.
+BULK_MAX_ITEMS = env_int("BULK_MAX_ITEMS", 500)
 # Images larger than this many pixels are refused before decoding (decompression bombs).
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 50_000_000)
 # Memory one image may need to be decoded and resized, estimated from its header per format and mode (a 46-byte

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response
 
 from mediahub import ratelimit
-from mediahub.api import api_view, form_errors, json_body
+from mediahub.api import api_view, errors, form_errors, json_body
 from mediahub.http import owner_id
-from uploads import selectors, services
+from uploads import selectors, services, trash
 from uploads.forms import (
     ChecksumLookupForm,
     MediaFieldsForm,
@@ -48,6 +48,8 @@ def item_json(item: MediaItem) -> dict:
         "downloads": item.downloads,
         "sha256": item.sha256,
         "deleteAt": item.delete_at.isoformat() if item.delete_at else None,
+        "favourite": item.favourite,
+        "trashedAt": item.trashed_at.isoformat() if item.trashed_at else None,
         "renditions": selectors.rendition_urls(item),
         "thumbhash": item.thumbhash,
         "color": item.color,
@@ -82,7 +84,9 @@ def create(request: HttpRequest, body: dict) -> JsonResponse:
 def listing(request: HttpRequest) -> JsonResponse:
     if "sha256" in request.GET:
         return lookup(request)
-    items, cursor = selectors.media_page_for_owner(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
+    items, cursor = selectors.library_page(
+        owner_id=owner_id(request), cursor=request.GET.get("cursor"), favourites=request.GET.get("favourites") == "1"
+    )
     return JsonResponse({"items": [item_json(item) for item in items], "nextCursor": cursor})
 
 
@@ -144,16 +148,27 @@ def _status_etag(answers: list[MediaItem | str]) -> str:
 
 @json_body
 def update(request: HttpRequest, body: dict, media_id: str) -> JsonResponse:
+    favourite = body.pop("favourite", None)
+    if favourite is not None and not isinstance(favourite, bool):
+        return errors(400, favourite="favourite must be true or false.")
     current = services.get_owned(owner_id=owner_id(request), media_id=media_id)
     form = MediaFieldsForm({"name": current.name, "caption": current.caption, **body})
     if not form.is_valid():
         return form_errors(form)
-    item = services.media_update(owner_id=owner_id(request), media_id=media_id, **form.cleaned_data)
+    item = current
+    if body or favourite is None:
+        item = services.media_update(owner_id=owner_id(request), media_id=media_id, **form.cleaned_data)
+    if favourite is not None:
+        item = trash.set_favourite(owner_id=owner_id(request), media_id=media_id, on=favourite)
     return JsonResponse(item_json(item))
 
 
 def delete(request: HttpRequest, media_id: str) -> HttpResponse:
-    services.media_delete(owner_id=owner_id(request), media_id=media_id)
+    """To the trash (a pending upload: for good); `?forever=1` deletes for good, whatever the state."""
+    if request.GET.get("forever") == "1":
+        services.media_delete(owner_id=owner_id(request), media_id=media_id)
+    else:
+        trash.move_to_trash(owner_id=owner_id(request), media_id=media_id)
     return HttpResponse(status=204)
 
 
@@ -190,9 +205,42 @@ def cancel_upload(request: HttpRequest, media_id: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+# --- Trash, favourites, bulk (docs/trash.md) ---------------------------------------------------------------------
+
+
+def trash_listing(request: HttpRequest) -> JsonResponse:
+    items, cursor = selectors.trash_page(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
+    return JsonResponse({"items": [item_json(item) for item in items], "nextCursor": cursor})
+
+
+def empty_trash(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"deleted": trash.empty_trash(owner_id(request))})
+
+
+@json_body
+def bulk_action(request: HttpRequest, body: dict) -> JsonResponse:
+    """One action on many items: refused whole (400, 404) before anything changes, else each item's outcome."""
+    ids, action = body.get("ids"), body.get("action")
+    if not isinstance(ids, list) or not all(isinstance(media_id, str) for media_id in ids):
+        return errors(400, ids="ids must be a list of media ids.")
+    if not isinstance(action, str):
+        return errors(400, action=f"action must be one of: {', '.join(trash.ACTIONS)}.")
+    outcomes = trash.bulk(owner_id=owner_id(request), action=action, ids=ids)
+    return JsonResponse(
+        {
+            "action": action,
+            "done": sum(o.ok for o in outcomes),
+            "failed": sum(not o.ok for o in outcomes),
+            "items": [{"id": o.id, "ok": o.ok, "status": o.status, "error": o.error} for o in outcomes],
+        }
+    )
+
+
 media_collection = api_view({"GET": listing, "POST": create})
 media_statuses = api_view({"GET": statuses})
 media_item = api_view({"GET": detail, "PATCH": update, "DELETE": delete})
 media_complete = api_view({"POST": complete})
 media_parts = api_view({"GET": list_parts, "POST": sign_parts})
 media_upload = api_view({"DELETE": cancel_upload})
+bulk = api_view({"POST": bulk_action})
+trash_collection = api_view({"GET": trash_listing, "DELETE": empty_trash})

@@ -13,15 +13,15 @@ window between them, so a retried request or a write failing after another succe
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 
 from mediahub.dynamo import condition_failed, transaction
-from mediahub.lifecycle import GONE, UNCHANGED, Machine, Transition
-from uploads.models import MediaItem, ShareLink, Status, StorageUsage, utcnow
+from mediahub.lifecycle import GONE, REMEMBERED, UNCHANGED, Machine, Transition
+from uploads.models import DELETION_DUE, MediaItem, ShareLink, Status, StorageUsage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ MEDIA = Machine(
         Status.REJECTED: "Refused with a reason; its original is gone (or quarantined) and its bytes given back.",
         Status.FAILED: "Processing kept failing; bytes stay counted; an operator may re-queue it.",
         Status.DELETING: "Being deleted: objects go first, the record last; bytes given back on entry.",
+        Status.TRASHED: "In the trash (the owner's delete): hidden from the gallery, share links (410) and checksum "
+        "lookups; `trashed_from` is the state a restore returns to; bytes stay counted; purged at `delete_at`, "
+        "`TRASH_DAYS` after trashing (or the owner's own earlier date).",
     },
     transitions=(
         Transition(
@@ -86,6 +89,17 @@ MEDIA = Machine(
             "deletes nothing",
         ),
         Transition(
+            "process_in_trash",
+            (Status.TRASHED,),
+            UNCHANGED,
+            ("task", "event"),
+            "`status = trashed` and `trashed_from = <state the run started from>` (and, to finish, `version = "
+            "<pinned>`): a `finish`, `reject` or `fail` whose own write lost to `trash` sets `trashed_from` (ready, "
+            "rejected, failed) instead of `status`, with everything else it writes (renditions; `reject` gives the "
+            "bytes back)",
+            "as `finish`, `reject` or `fail`: the item was restored, purged or changed meanwhile",
+        ),
+        Transition(
             "fail",
             (Status.UPLOADED,),
             Status.FAILED,
@@ -120,27 +134,65 @@ MEDIA = Machine(
             "409: the upload was completed (or refused) meanwhile; deleting the item is the way to remove it",
         ),
         Transition(
+            "trash",
+            (Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED),
+            Status.TRASHED,
+            ("owner",),
+            "`status = <state read>` and `owner_id = <owner>`; sets `trashed_from`, `trashed_at`, `trash_owner` "
+            "and `delete_at` (the earlier of `TRASH_DAYS` from now and the owner's own, kept in `kept_delete_at`)",
+            'reads again and tries once more (processing moved it meanwhile); already trashed: 409 "already in the '
+            'trash"; gone or deleting: 404',
+        ),
+        Transition(
+            "restore",
+            (Status.TRASHED,),
+            REMEMBERED,
+            ("owner",),
+            "`status = trashed` and `trashed_from = <state read>`; back to `trashed_from` (ready, uploaded, "
+            "rejected, failed), the trash attributes removed and `delete_at` the owner's own again (or none)",
+            "reads again and tries once more (processing moved `trashed_from`); purged meanwhile (gone or deleting): "
+            '404; not in the trash: 409 "not in the trash"',
+        ),
+        Transition(
             "start_delete",
-            (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED, Status.DELETING),
+            (
+                Status.PENDING,
+                Status.UPLOADED,
+                Status.READY,
+                Status.REJECTED,
+                Status.FAILED,
+                Status.DELETING,
+                Status.TRASHED,
+            ),
             Status.DELETING,
-            ("owner", "staff", "expiry", "account deletion"),
+            ("owner", "staff", "expiry", "trash purge", "account deletion"),
             "`status = <state read>`; if counted, usage `ADD -size` in the same transaction",
-            "reads again and tries once more (a processing run moved it meanwhile)",
+            "reads again and tries once more (a processing run moved it meanwhile); the expiry and trash purge only "
+            "if it is still due (a restore won)",
         ),
         Transition(
             "finish_delete",
             (Status.DELETING,),
             GONE,
-            ("owner", "staff", "expiry", "account deletion"),
+            ("owner", "staff", "expiry", "trash purge", "account deletion"),
             "record deleted if `status = deleting` (after every object version is gone)",
             "nothing: another delete finished it",
         ),
         Transition(
             "edit",
-            (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED),
+            (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED, Status.TRASHED),
             UNCHANGED,
             ("owner",),
             "`owner_id = <owner>` and `status <> deleting`",
+            "404: the item is gone",
+        ),
+        Transition(
+            "favourite",
+            (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED, Status.TRASHED),
+            UNCHANGED,
+            ("owner",),
+            "`owner_id = <owner>` and `status <> deleting`; sets (or removes) `favourite_owner`, the by-favourite "
+            "index's key",
             "404: the item is gone",
         ),
         Transition(
@@ -175,6 +227,10 @@ MEDIA = Machine(
         "counted: the bytes are charged once, by `arrive`, like a POST upload's.",
         "An object version other than the pinned one (a re-POST of the same presigned fields after complete) is "
         "never processed or served; the S3 event for it deletes that version.",
+        "The owner's delete is `trash` (a pending upload, having nothing to restore, is deleted at once). `Empty "
+        "trash`, the deletion sweep (`delete_at` due on the by-deletion index) and account deletion end trashed "
+        "items with `start_delete` and `finish_delete`, like any deletion; a restore that wins makes their "
+        "`start_delete` lose, and they skip the item. A restore to `uploaded` hands the item to processing again.",
     ),
 )
 
@@ -232,8 +288,8 @@ USAGE = Machine(
             "give_back",
             ("counting",),
             UNCHANGED,
-            ("task", "event", "owner", "staff", "expiry"),
-            "the row exists; only inside the item's `reject` or `start_delete` transaction",
+            ("task", "event", "owner", "staff", "expiry", "trash purge"),
+            "the row exists; only inside the item's `reject` (in the trash too) or `start_delete` transaction",
             "the whole transaction is retried or fails: never half",
         ),
         Transition(
@@ -356,18 +412,22 @@ def attempt(item: MediaItem) -> int:
     return int(item.attempts)
 
 
+def _trashed_from(state: str) -> Condition:
+    return (MediaItem.status == Status.TRASHED) & (MediaItem.trashed_from == state)
+
+
 def finish(item: MediaItem, started_from: str, actions: list) -> None:
-    """uploaded (or ready, when forced) -> ready with everything the run learned."""
-    now = utcnow()
-    base = [
-        MediaItem.status.set(Status.READY),
-        MediaItem.processed_at.set(now),
-        MediaItem.attempts.set(0),
-        MediaItem.reason.remove(),
-        MediaItem.expires_at.remove(),
-    ]
-    _update(item, base + actions, (MediaItem.status == started_from) & _pinned(item))
-    item.status = Status.READY
+    """uploaded (or ready, when forced) -> ready with everything the run learned.
+
+    Trashed while it was processed (`process_in_trash`): it stays trashed, ready to come back with its renditions."""
+    done = [MediaItem.processed_at.set(utcnow()), MediaItem.attempts.set(0), MediaItem.reason.remove()]
+    done += [MediaItem.expires_at.remove(), *actions]
+    try:
+        _update(item, [MediaItem.status.set(Status.READY), *done], (MediaItem.status == started_from) & _pinned(item))
+        item.status = Status.READY
+    except Lost:
+        _update(item, [MediaItem.trashed_from.set(Status.READY), *done], _trashed_from(started_from) & _pinned(item))
+        item.status, item.trashed_from = Status.TRASHED, Status.READY
 
 
 def _charge(size: int) -> list:
@@ -380,17 +440,18 @@ def _give_back(owner_id: str, size: int) -> tuple[StorageUsage, list, Condition]
 
 def reject(item: MediaItem, started_from: str, reason: str) -> None:
     """A processing run refuses the file: rejected, and its bytes given back, together."""
-    actions = [
-        MediaItem.status.set(Status.REJECTED),
-        MediaItem.reason.set(reason),
-        MediaItem.counted.remove(),
-    ]
-    condition = (MediaItem.status == started_from) & (MediaItem.counted == True)  # noqa: E712
-    _transact(item, actions, condition, give_back=True)
-    item.status, item.reason = Status.REJECTED, reason
+    actions = [MediaItem.reason.set(reason), MediaItem.counted.remove()]
+    counted = MediaItem.counted == True  # noqa: E712
+    try:
+        _transact(item, [MediaItem.status.set(Status.REJECTED), *actions], (MediaItem.status == started_from) & counted)
+        item.status = Status.REJECTED
+    except Lost:  # trashed meanwhile (`process_in_trash`): restored, it comes back rejected
+        _transact(item, [MediaItem.trashed_from.set(Status.REJECTED), *actions], _trashed_from(started_from) & counted)
+        item.status, item.trashed_from = Status.TRASHED, Status.REJECTED
+    item.reason, item.counted = reason, None
 
 
-def _transact(item: MediaItem, actions: list, condition: Condition, *, give_back: bool) -> None:
+def _transact(item: MediaItem, actions: list, condition: Condition, *, give_back: bool = True) -> None:
     """The item's move and, with `give_back`, its bytes returned to the owner's usage: both or neither."""
     try:
         with transaction() as tx:
@@ -411,15 +472,17 @@ def _transact(item: MediaItem, actions: list, condition: Condition, *, give_back
 
 def fail(media_id: str, reason: str) -> bool:
     """uploaded -> failed after the last attempt; False when the item got somewhere meanwhile (or is gone)."""
-    try:
-        _update(
-            MediaItem(media_id),
-            [MediaItem.status.set(Status.FAILED), MediaItem.reason.set(reason)],
-            MediaItem.status == Status.UPLOADED,
-        )
-    except Lost:
-        return False
-    return True
+    item = MediaItem(media_id)
+    for actions, condition in (
+        ([MediaItem.status.set(Status.FAILED)], MediaItem.status == Status.UPLOADED),
+        ([MediaItem.trashed_from.set(Status.FAILED)], _trashed_from(Status.UPLOADED)),  # `process_in_trash`
+    ):
+        try:
+            _update(item, [*actions, MediaItem.reason.set(reason)], condition)
+            return True
+        except Lost:
+            continue
+    return False
 
 
 def requeue(item: MediaItem) -> None:
@@ -473,6 +536,46 @@ def start_delete(item: MediaItem) -> None:
     item.status, item.counted = Status.DELETING, None
 
 
+def trash(item: MediaItem) -> None:
+    """The owner's delete: into the trash, remembering the state a restore returns to; purged `TRASH_DAYS` on
+    (or at the owner's own earlier `delete_at`) by the deletion sweep, through the by-deletion index."""
+    now = utcnow()
+    own = item.delete_at
+    purge_at = min(own, now + timedelta(days=settings.TRASH_DAYS)) if own else now + timedelta(days=settings.TRASH_DAYS)
+    actions = [
+        MediaItem.status.set(Status.TRASHED),
+        MediaItem.trashed_from.set(item.status),
+        MediaItem.trashed_at.set(now),
+        MediaItem.trash_owner.set(item.owner_id),
+        MediaItem.delete_at.set(purge_at),
+        MediaItem.deletion_due.set(DELETION_DUE),
+        MediaItem.kept_delete_at.set(own) if own else MediaItem.kept_delete_at.remove(),
+    ]
+    _update(item, actions, (MediaItem.status == item.status) & (MediaItem.owner_id == item.owner_id))
+    item.trashed_from, item.status, item.trashed_at, item.trash_owner = item.status, Status.TRASHED, now, item.owner_id
+    item.delete_at, item.deletion_due, item.kept_delete_at = purge_at, DELETION_DUE, own
+
+
+def restore(item: MediaItem) -> None:
+    """Out of the trash, back to the state it left (or the one processing finished it in meanwhile)."""
+    target, own = item.trashed_from, item.kept_delete_at
+    actions = [
+        MediaItem.status.set(target),
+        MediaItem.trashed_from.remove(),
+        MediaItem.trashed_at.remove(),
+        MediaItem.trash_owner.remove(),
+        MediaItem.kept_delete_at.remove(),
+    ]
+    if own:
+        actions.append(MediaItem.delete_at.set(own))
+    else:
+        actions += [MediaItem.delete_at.remove(), MediaItem.deletion_due.remove()]
+    _update(item, actions, _trashed_from(target))
+    item.status, item.trashed_from, item.trashed_at, item.trash_owner = target, None, None, None
+    item.kept_delete_at = None
+    item.delete_at, item.deletion_due = own, DELETION_DUE if own else None
+
+
 def finish_delete(item: MediaItem) -> None:
     try:
         item.delete(condition=MediaItem.status == Status.DELETING)
@@ -488,6 +591,12 @@ def edit(item: MediaItem, *, owner_id: str, name: str, caption: str) -> None:
         (MediaItem.owner_id == owner_id) & (MediaItem.status != Status.DELETING),
     )
     item.name, item.caption = name, caption
+
+
+def favourite(item: MediaItem, *, owner_id: str, on: bool) -> None:
+    action = MediaItem.favourite_owner.set(owner_id) if on else MediaItem.favourite_owner.remove()
+    _update(item, [action], (MediaItem.owner_id == owner_id) & (MediaItem.status != Status.DELETING))
+    item.favourite_owner = owner_id if on else None
 
 
 def count_download(item: MediaItem) -> None:

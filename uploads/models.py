@@ -26,7 +26,8 @@ class Status:
     REJECTED = "rejected"
     FAILED = "failed"
     DELETING = "deleting"
-    ALL = (PENDING, UPLOADED, READY, REJECTED, FAILED, DELETING)
+    TRASHED = "trashed"  # the owner's delete: restorable until purged (docs/trash.md)
+    ALL = (PENDING, UPLOADED, READY, REJECTED, FAILED, DELETING, TRASHED)
 
 
 def utcnow() -> datetime:
@@ -70,6 +71,9 @@ class ByChecksum(GlobalSecondaryIndex):
     sha256 = UnicodeAttribute(range_key=True)
 
 
+DELETION_DUE = "due"  # the one key of the by-deletion index
+
+
 class ByDeletion(GlobalSecondaryIndex):
     """Items their owner chose to have deleted, by when: sparse, only those items carry `deletion_due`."""
 
@@ -79,6 +83,35 @@ class ByDeletion(GlobalSecondaryIndex):
 
     deletion_due = UnicodeAttribute(hash_key=True)
     delete_at = UTCDateTimeAttribute(range_key=True)
+
+
+# --- Trash and favourites (docs/trash.md) ---------------------------------------------------------------------------
+
+
+class ByTrash(GlobalSecondaryIndex):
+    """Each owner's trash, most recently trashed first: one Query per page of the trash page.
+
+    Sparse: only trashed items carry `trash_owner` (their owner's id, removed on restore)."""
+
+    class Meta:
+        index_name = "by-trash"
+        projection = AllProjection()
+
+    trash_owner = UnicodeAttribute(hash_key=True)
+    trashed_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ByFavourite(GlobalSecondaryIndex):
+    """Each owner's favourites, newest first: one Query per page of the gallery's favourites filter.
+
+    Sparse: only favourite items carry `favourite_owner` (their owner's id)."""
+
+    class Meta:
+        index_name = "by-favourite"
+        projection = AllProjection()
+
+    favourite_owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 @register
@@ -131,11 +164,23 @@ class MediaItem(Model):
     counted = BooleanAttribute(null=True)  # its bytes are in the owner's StorageUsage
     delete_at = UTCDateTimeAttribute(null=True)  # the owner's "delete after N days"
     deletion_due = UnicodeAttribute(null=True)  # "due" whenever delete_at is set: the key of the sparse index
+    # --- Trash and favourites (docs/trash.md): set and removed only by uploads/lifecycle.py
+    trashed_at = UTCDateTimeAttribute(null=True)
+    trashed_from = UnicodeAttribute(null=True)  # the state a restore returns to (processing may move it on)
+    trash_owner = UnicodeAttribute(null=True)  # = owner_id while trashed: the by-trash index's key
+    kept_delete_at = UTCDateTimeAttribute(null=True)  # the owner's own "delete after N days", back on restore
+    favourite_owner = UnicodeAttribute(null=True)  # = owner_id while a favourite: the by-favourite index's key
 
     by_owner = ByOwner()
     by_status = ByStatus()
     by_deletion = ByDeletion()
     by_checksum = ByChecksum()
+    by_trash = ByTrash()
+    by_favourite = ByFavourite()
+
+    @property
+    def favourite(self) -> bool:
+        return self.favourite_owner is not None
 
     @property
     def family(self) -> str:

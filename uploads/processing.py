@@ -187,7 +187,8 @@ def _lost_the_race(item: MediaItem, renditions: dict) -> None:
     """Another caller moved the item first. A twin run that made it ready wrote the same keys: keep them. Anything
     else (deleted, deleting, rejected, re-pinned) means what this run wrote belongs to nobody: remove it."""
     current = _get(item.id)
-    if current and current.status == Status.READY and current.version_id == item.version_id:
+    done = current and Status.READY in (current.status, current.trashed_from)  # a twin finished it (in the trash?)
+    if done and current.version_id == item.version_id:
         return
     for rendition in renditions.values():
         for file in rendition["files"].values():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from pynamodb.indexes import GlobalSecondaryIndex
 
 from mediahub.errors import Refusal
 from uploads import quota, storage
@@ -28,10 +29,10 @@ def encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | None:
+def decode_cursor(cursor: str | None, *, expected: dict[str, str], range_name: str = "created_at") -> dict | None:
     """Back to DynamoDB's last evaluated key; it must name the same partition the caller asks for."""
     # DynamoDB's key of an index page: the table's key, the index's keys, nothing else, and the caller's partition.
-    key = decode_json_cursor(cursor, keys={"id", "created_at", *expected})
+    key = decode_json_cursor(cursor, keys={"id", range_name, *expected})
     if key is not None and any(key[name] != {"S": value} for name, value in expected.items()):
         raise BadCursor("That page link is not valid.")
     return key
@@ -58,7 +59,8 @@ Page = tuple[list[MediaItem], str | None]
 
 
 def media_page_for_owner(*, owner_id: str, cursor: str | None) -> Page:
-    """The owner's items, newest first, and the cursor of the next page (None on the last)."""
+    """The owner's items, every state (the trash too: the admin's view of an owner), newest first, and the cursor
+    of the next page (None on the last)."""
     return _page(MediaItem.by_owner, "owner_id", owner_id, cursor)
 
 
@@ -67,10 +69,43 @@ def media_page_by_status(*, status: str, cursor: str | None) -> Page:
     return _page(MediaItem.by_status, "status", status, cursor)
 
 
-def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
-    start = decode_cursor(cursor, expected={hash_name: hash_value})
+# --- The library as the owner sees it: the trash left out, optionally only favourites (docs/trash.md) ----------
+NOT_TRASHED = MediaItem.status != Status.TRASHED
+
+
+def _library(favourites: bool) -> tuple[GlobalSecondaryIndex, str]:
+    """The gallery's index and its partition key's name: favourites come from their sparse index."""
+    if favourites:
+        return MediaItem.by_favourite, "favourite_owner"
+    return MediaItem.by_owner, "owner_id"
+
+
+def library_page(*, owner_id: str, cursor: str | None, favourites: bool = False) -> Page:
+    """The owner's items out of the trash (only favourites, if asked), newest first.
+
+    A filter, so pages stay full: one Query per page, plus one per MEDIA_PAGE_SIZE trashed items it passes over."""
+    index, hash_name = _library(favourites)
+    return _page(index, hash_name, owner_id, cursor, filter_condition=NOT_TRASHED)
+
+
+def trash_page(*, owner_id: str, cursor: str | None) -> Page:
+    """The owner's trash, most recently trashed first: one Query per page of the sparse by-trash index."""
+    return _page(MediaItem.by_trash, "trash_owner", owner_id, cursor, range_name="trashed_at")
+
+
+def _page(
+    index, hash_name: str, hash_value: str, cursor: str | None, *, range_name: str = "created_at", filter_condition=None
+) -> Page:
+    start = decode_cursor(cursor, expected={hash_name: hash_value}, range_name=range_name)
     size = settings.MEDIA_PAGE_SIZE
-    results = index.query(hash_value, scan_index_forward=False, limit=size, page_size=size, last_evaluated_key=start)
+    results = index.query(
+        hash_value,
+        scan_index_forward=False,
+        limit=size,
+        page_size=size,
+        last_evaluated_key=start,
+        filter_condition=filter_condition,
+    )
     items = list(results)
     return items, encode_cursor(results.last_evaluated_key)
 
@@ -82,39 +117,48 @@ class GalleryPage:
     newer: str | None  # ?before= of the page above; None on the first
 
 
-def gallery_page(*, owner_id: str, cursor: str | None = None, before: str | None = None) -> GalleryPage:
+def gallery_page(
+    *, owner_id: str, cursor: str | None = None, before: str | None = None, favourites: bool = False
+) -> GalleryPage:
     """A page of the owner's items, newest first: the first, the one below `cursor`, or the one above `before`.
 
     Paging back up is a Query the other way (ScanIndexForward) from the first item of the page below, so no cursor
     history is kept: one more item than a page says whether there is anything above it; if not, the page above is
     the first page (full, even when fewer items than a page lay between)."""
     if before:
-        items = _newer_items(owner_id, before)
+        items = _newer_items(owner_id, before, favourites)
         if items is not None:
-            return GalleryPage(items, older=item_cursor(items[-1]), newer=item_cursor(items[0]))
+            return GalleryPage(items, older=item_cursor(items[-1], favourites), newer=item_cursor(items[0], favourites))
         cursor = None
-    items, older = media_page_for_owner(owner_id=owner_id, cursor=cursor)
-    return GalleryPage(items, older=older, newer=item_cursor(items[0]) if cursor and items else None)
+    items, older = library_page(owner_id=owner_id, cursor=cursor, favourites=favourites)
+    return GalleryPage(items, older=older, newer=item_cursor(items[0], favourites) if cursor and items else None)
 
 
-def _newer_items(owner_id: str, before: str) -> list[MediaItem] | None:
+def _newer_items(owner_id: str, before: str, favourites: bool) -> list[MediaItem] | None:
     """The page just above `before`, newest first; None when that is the first page."""
-    start = decode_cursor(before, expected={"owner_id": owner_id})
+    index, hash_name = _library(favourites)
+    start = decode_cursor(before, expected={hash_name: owner_id})
     size = settings.MEDIA_PAGE_SIZE
-    results = MediaItem.by_owner.query(
-        owner_id, scan_index_forward=True, limit=size + 1, page_size=size + 1, last_evaluated_key=start
+    results = index.query(
+        owner_id,
+        scan_index_forward=True,
+        limit=size + 1,
+        page_size=size + 1,
+        last_evaluated_key=start,
+        filter_condition=NOT_TRASHED,
     )
     items = list(results)
     return items[:size][::-1] if len(items) > size else None
 
 
-def item_cursor(item: MediaItem) -> str | None:
-    """The by-owner index's key of an item, as a cursor: paging starts next to it."""
+def item_cursor(item: MediaItem, favourites: bool = False) -> str | None:
+    """The gallery index's key of an item (by-owner, or by-favourite), as a cursor: paging starts next to it."""
+    _, hash_name = _library(favourites)
     return encode_cursor(
         {
             "id": {"S": item.id},
             "created_at": {"S": MediaItem.created_at.serialize(item.created_at)},
-            "owner_id": {"S": item.owner_id},
+            hash_name: {"S": item.owner_id},
         }
     )
 
@@ -190,6 +234,8 @@ class Usage:
     bytes_stored: int
     downloads: int
     quota: int
+    trashed: int = 0  # items in the trash
+    trashed_bytes: int = 0  # of `bytes_stored`: trashed items still count until they are deleted for good
 
     @property
     def percent(self) -> int:
@@ -198,11 +244,19 @@ class Usage:
 
 def usage_for_owner(owner_id: str) -> Usage:
     """What a user stores: bytes from the quota's count; items and downloads from a Query of small attributes."""
-    items = downloads = 0
-    query = MediaItem.by_owner.query(owner_id, attributes_to_get=["status", "downloads"])
+    items = downloads = trashed = trashed_bytes = 0
+    query = MediaItem.by_owner.query(owner_id, attributes_to_get=["status", "downloads", "size", "counted"])
     for item in query:
         downloads += item.downloads or 0
-        items += item.status not in (Status.REJECTED, Status.FAILED, Status.DELETING)
+        items += item.status not in (Status.REJECTED, Status.FAILED, Status.DELETING, Status.TRASHED)
+        if item.status == Status.TRASHED:
+            trashed += 1
+            trashed_bytes += int(item.size) if item.counted else 0
     return Usage(
-        items=items, bytes_stored=quota.bytes_stored(owner_id), downloads=downloads, quota=settings.USER_STORAGE_QUOTA
+        items=items,
+        bytes_stored=quota.bytes_stored(owner_id),
+        downloads=downloads,
+        quota=settings.USER_STORAGE_QUOTA,
+        trashed=trashed,
+        trashed_bytes=trashed_bytes,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,13 +20,12 @@ import albums.services
 from mediahub.errors import Conflict, NotFound
 from uploads import arrival, dispatch, lifecycle, multipart, quota, storage
 from uploads.filetypes import allowed_types
-from uploads.models import MediaItem, ShareLink, Status, utcnow
+from uploads.models import DELETION_DUE, MediaItem, ShareLink, Status, utcnow
 
 log = logging.getLogger(__name__)
 
 UPLOAD_URL_SECONDS = 60
 PENDING_LIFETIME = timedelta(days=1)
-DELETION_DUE = "due"
 MEDIA_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -225,16 +225,20 @@ def media_update(*, owner_id: str, media_id: str, name: str, caption: str) -> Me
 
 
 def media_delete(*, owner_id: str, media_id: str) -> None:
+    """Delete for good, whatever its state (the owner's delete is a move to the trash: uploads/trash.py)."""
     delete_item(get_owned(owner_id=owner_id, media_id=media_id))
 
 
-def delete_item(item: MediaItem) -> None:
+def delete_item(item: MediaItem, *, still: Callable[[MediaItem], bool] | None = None) -> bool:
     """Mark it deleting (bytes given back), then every object version, its links, and the record last.
 
     A failure half way leaves the record `deleting`, so deleting again (or the expiry run) finishes the job; a
-    processing run that finishes meanwhile loses its write and removes what it wrote.
+    processing run that finishes meanwhile loses its write and removes what it wrote. `still` is a purge's reason
+    (due, in the trash), checked on every read: if a restore got there first, the item is left alone (False).
     """
-    for _ in range(3):  # a processing run may move the item between our read and our write
+    for _ in range(3):  # a processing run (or a restore) may move the item between our read and our write
+        if still and item.status != Status.DELETING and not still(item):
+            return False
         try:
             lifecycle.start_delete(item)
             break
@@ -242,7 +246,7 @@ def delete_item(item: MediaItem) -> None:
             try:
                 item = MediaItem.get(item.id, consistent_read=True)
             except MediaItem.DoesNotExist:
-                return
+                return False
     else:
         raise Conflict("This item is busy; please try again.")
     if item.upload_id:
@@ -253,6 +257,7 @@ def delete_item(item: MediaItem) -> None:
             batch.delete(link)
     albums.services.forget_media(item)  # issue 13: its album memberships
     lifecycle.finish_delete(item)
+    return True
 
 
 def media_download_url(*, owner_id: str, media_id: str) -> str:
@@ -307,14 +312,15 @@ def sweep_abandoned() -> int:
 
 
 def delete_expired() -> int:
-    """Delete every item whose owner's chosen lifetime is over: objects in both buckets, then the record.
+    """Delete every item whose owner's chosen lifetime is over, or whose `TRASH_DAYS` in the trash are: objects in
+    both buckets, then the record.
 
     Run periodically; an item whose deletion fails stays in the index and is tried again next time.
     """
-    count = 0
-    for item in MediaItem.by_deletion.query(DELETION_DUE, MediaItem.delete_at <= utcnow()):
-        delete_item(item)
-        count += 1
+    now, count = utcnow(), 0
+    for item in MediaItem.by_deletion.query(DELETION_DUE, MediaItem.delete_at <= now):
+        # Still due on every read: a trashed item restored meanwhile (its delete_at removed) is left alone.
+        count += delete_item(item, still=lambda fresh: fresh.delete_at is not None and fresh.delete_at <= now)
     log.info("deleted %d expired item(s)", count)
     return count
 

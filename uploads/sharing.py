@@ -27,6 +27,7 @@ GONE_MESSAGES = {
     "expired": "This link has expired.",
     "exhausted": "This link has reached its download limit.",
     "missing": "The shared item no longer exists.",
+    "trashed": "The owner moved the shared item to the trash. If they restore it, this link works again.",
 }
 
 # What a link hands out (`ShareLink.serves`). Links made before there was a choice carry none: the original.
@@ -213,6 +214,8 @@ def open_link(token: str) -> Shared:
         item = MediaItem.get(link.media_id)
     except DoesNotExist:
         raise LinkGone("missing") from None
+    if item.status == Status.TRASHED:  # a restore brings the link back, unless it expired meanwhile
+        raise LinkGone("trashed")
     if item.status != Status.READY:  # being deleted
         raise LinkGone("missing")
     return Shared(link, item)

@@ -8,7 +8,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from mediahub import ratelimit
 from mediahub.errors import STORAGE_DOWN, STORAGE_ERRORS, NotFound, RateLimited, Refusal
 from mediahub.http import owner_id
-from uploads import playback, selectors, services, sharing
+from uploads import playback, selectors, services, sharing, trash
 from uploads.filetypes import allowed_types, picker_accept
 from uploads.forms import (
     DirectUploadForm,
@@ -64,13 +64,16 @@ def media_page(view: Callable) -> Callable:
 
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
+    favourites = request.GET.get("favourites") == "1"
     page = selectors.gallery_page(
-        owner_id=owner_id(request), cursor=request.GET.get("cursor"), before=request.GET.get("before")
+        owner_id=owner_id(request),
+        cursor=request.GET.get("cursor"),
+        before=request.GET.get("before"),
+        favourites=favourites,
     )
     cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in page.items]  # all: srcset
-    return render(
-        request, "uploads/gallery.html", {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer}
-    )
+    context = {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer, "favourites": favourites}
+    return render(request, "uploads/gallery.html", context)
 
 
 @media_page
@@ -224,11 +227,87 @@ def _shared_page(request: HttpRequest, token: str, found: sharing.Shared, *, pla
 @require_POST
 @media_page
 def delete(request: HttpRequest, media_id: str) -> HttpResponse:
-    services.media_delete(owner_id=owner_id(request), media_id=media_id)
-    messages.success(request, "Deleted, with all its files.")
+    """The owner's delete: to the trash (an unfinished upload, having nothing to keep, goes for good)."""
+    if trash.move_to_trash(owner_id=owner_id(request), media_id=media_id) == trash.DELETED:
+        messages.success(request, "Upload cancelled and deleted.")
+    else:
+        messages.success(request, f"Moved to the trash. You can restore it for {settings.TRASH_DAYS} days.")
     return redirect("home")
 
 
 @media_page
 def download(request: HttpRequest, media_id: str) -> HttpResponse:
     return redirect(services.media_download_url(owner_id=owner_id(request), media_id=media_id))
+
+
+# --- Trash, favourites and the selection's bulk actions (docs/trash.md) ------------------------------------------
+
+
+@media_page
+def trash_page(request: HttpRequest) -> HttpResponse:
+    items, cursor = selectors.trash_page(owner_id=owner_id(request), cursor=request.GET.get("cursor"))
+    now = utcnow()
+    cards = [
+        {
+            "item": item,
+            "renditions": selectors.rendition_urls(item),
+            "days_left": trash.days_left(item, now),
+        }
+        for item in items
+    ]
+    context = {"cards": cards, "next_cursor": cursor, "trash_days": settings.TRASH_DAYS}
+    return render(request, "uploads/trash.html", context)
+
+
+@require_POST
+@media_page
+def restore(request: HttpRequest, media_id: str) -> HttpResponse:
+    trash.restore(owner_id=owner_id(request), media_id=media_id)
+    messages.success(request, "Restored.")
+    return redirect(back_url(request))
+
+
+@require_POST
+@media_page
+def delete_for_good(request: HttpRequest, media_id: str) -> HttpResponse:
+    trash.delete_for_good(owner_id=owner_id(request), media_id=media_id)
+    messages.success(request, "Deleted for good, with all its files.")
+    return redirect("trash")
+
+
+@media_page
+def empty_trash(request: HttpRequest) -> HttpResponse:
+    """GET asks (works without JavaScript); POST empties."""
+    if request.method != "POST":
+        return render(request, "uploads/empty_trash.html")
+    count = trash.empty_trash(owner_id(request))
+    messages.success(request, f"Trash emptied: {count} item{'s' if count != 1 else ''} deleted for good.")
+    return redirect("trash")
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+@media_page
+def favourite(request: HttpRequest, media_id: str) -> HttpResponse:
+    """The card's and detail page's toggle: a plain form POST, or fetch() asking for JSON so the page stays."""
+    on = request.POST.get("favourite") == "1"
+    item = trash.set_favourite(owner_id=owner_id(request), media_id=media_id, on=on)
+    if _wants_json(request):
+        return JsonResponse({"id": item.id, "favourite": item.favourite})
+    messages.success(request, "Added to favourites." if on else "Removed from favourites.")
+    return redirect(back_url(request))
+
+
+@require_POST
+@media_page
+def bulk(request: HttpRequest, action: str) -> HttpResponse:
+    """A toolbar button of the selection form: `action` on every ticked `ids`, each outcome in the messages."""
+    outcomes = trash.bulk(owner_id=owner_id(request), action=action, ids=request.POST.getlist("ids"))
+    done, failed = trash.summary(action, outcomes)
+    messages.success(request, done)
+    for line in failed:
+        messages.error(request, line)
+    return redirect(back_url(request))

@@ -11,7 +11,7 @@
 // to follow.
 (() => {
   const ENDPOINT = "/api/media/status";
-  const FINAL = new Set(["ready", "rejected", "failed", "deleting", "unknown"]);
+  const FINAL = new Set(["ready", "rejected", "failed", "deleting", "trashed", "unknown"]);
   const FIRST = 1000;
   const GROWTH = 1.5;
   const SLOW = 10000;

@@ -45,6 +45,9 @@ def media(alice, bob, staff) -> dict[str, str]:
     payload = {"fileName": "a.jpg", "contentType": "image/jpeg", "size": 10, "name": "Never sent"}
     refused = post_json(client, "/api/media/", payload).json()["id"]
     post_json(client, f"/api/media/{refused}/complete")  # nothing was uploaded: refused
+    trashed = create_and_upload(client, jpeg_bytes(color="purple"), name="In the trash")["id"]
+    post_json(client, f"/api/media/{trashed}/complete")
+    client.delete(f"/api/media/{trashed}")  # to the trash
     _, token = sharing.share_create(
         owner_id=str(alice.pk), media_id=ready, expires_at=utcnow() + timedelta(days=1), max_downloads=3
     )
@@ -130,6 +133,12 @@ def each_page(page, media, tmp_path):
     yield "downloads"
     page.goto(f"/downloads/{media['zip']}/")
     yield "ZIP download"
+    page.goto("/trash/")
+    yield "trash"
+    page.get_by_test_id("select").first.check()
+    yield "trash with a selection"
+    page.goto("/trash/empty/")
+    yield "empty trash confirmation"
     page.context.clear_cookies()
     page.goto(media["share"])
     yield "share page"
@@ -152,7 +161,7 @@ def test_axe_finds_nothing_on_any_page_kind(page, media, tmp_path, scheme):
         found[name] = axe_violations(page)
         if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
             too_wide.append(name)  # on a desktop's 1280 px too, nothing is wider than the window
-    assert len(found) == 26
+    assert len(found) == 29
     assert too_wide == []
     failing = {name: v for name, v in found.items() if v}
     assert not failing, "\n".join(f"{name}: {line}" for name, lines in failing.items() for line in lines)

@@ -137,11 +137,23 @@ def test_the_documented_flows_answer_as_documented(api, alice, bob, live_server)
     api.do("POST", "/api/profile/avatar/complete", expect=400, body={"key": f"avatars/{bob.pk}/{'0' * 32}.jpg"})
     api.do("POST", "/api/profile/avatar/complete", expect=409, body={"key": f"avatars/{alice.pk}/{'0' * 32}.jpg"})
 
-    # bob sees none of alice's items; then alice deletes one.
+    # bob sees none of alice's items and can act on none of them; then alice favourites one, trashes it, restores
+    # it, trashes it again and deletes it for good.
     bobs = Api(live_server.url, write_token(bob))
     bobs.do("GET", media, expect=404, path_parameters={"media_id": ready})
     bobs.do("DELETE", media, expect=404, path_parameters={"media_id": ready})
+    bobs.do("POST", "/api/media/bulk", expect=404, body={"action": "trash", "ids": [ready]})
+    api.do("PATCH", media, expect=200, path_parameters={"media_id": ready}, body={"favourite": True})
+    assert [i["id"] for i in api.do("GET", "/api/media/", expect=200, query={"favourites": "1"})["items"]] == [ready]
     api.do("DELETE", media, expect=204, path_parameters={"media_id": ready})
+    assert api.do("GET", media, expect=200, path_parameters={"media_id": ready})["status"] == "trashed"
+    api.do("DELETE", media, expect=409, path_parameters={"media_id": ready})
+    assert [i["id"] for i in api.do("GET", "/api/trash", expect=200)["items"]] == [ready]
+    restored = api.do("POST", "/api/media/bulk", expect=200, body={"action": "restore", "ids": [ready]})
+    assert restored["items"] == [{"id": ready, "ok": True, "status": "ready", "error": None}]
+    api.do("POST", "/api/media/bulk", expect=400, body={"action": "restore", "ids": []})
+    api.do("DELETE", media, expect=204, path_parameters={"media_id": ready})
+    assert api.do("DELETE", "/api/trash", expect=200) == {"deleted": 1}
     api.do("GET", media, expect=404, path_parameters={"media_id": ready})
     api.do("GET", media, expect=404, path_parameters={"media_id": "not an id at all"})
 
@@ -174,7 +186,7 @@ def test_the_documented_flows_answer_as_documented(api, alice, bob, live_server)
     )
 
     # Storage down: 503, in the documented shape.
-    with mock.patch("uploads.selectors.media_page_for_owner", side_effect=StorageUnavailable("down")):
+    with mock.patch("uploads.selectors.library_page", side_effect=StorageUnavailable("down")):
         assert api.do("GET", "/api/media/", expect=503)["errors"]["storage"]
 
 

@@ -57,13 +57,14 @@ def test_the_main_pages_break_no_rule_of_the_content_security_policy(csp_page, s
     (item,) = MediaItem.scan()
     process_until_ready(item.object_key)
 
-    # Renditions from S3 signed links (img-src), the delete button's confirmation (no inline handler).
+    # Renditions from S3 signed links (img-src); the favourite toggle's fetch (connect-src) and the selection's script.
     violations += visit(page, "/")
     page.wait_for_function("() => document.querySelector('[data-testid=media-card] img')?.naturalWidth > 0")
-    violations += visit(page, f"/media/{item.id}/")
-    page.once("dialog", lambda dialog: dialog.dismiss())
-    page.get_by_role("button", name="Delete").click()
-    assert page.url.endswith(f"/media/{item.id}/")  # dismissed: nothing was deleted
+    page.get_by_test_id("favourite").click()
+    page.locator('[data-favourite][aria-pressed="true"]').wait_for()
+    page.get_by_test_id("select").first.click()
+    page.get_by_test_id("selection-count").filter(has_text="1 selected").wait_for()
+    violations += page.evaluate("window.__violations") + visit(page, f"/media/{item.id}/")
 
     # A share link, opened and downloaded: the download form is answered by a redirect to S3 (form-action).
     page.get_by_role("button", name="Create link").click()
@@ -72,6 +73,14 @@ def test_the_main_pages_break_no_rule_of_the_content_security_policy(csp_page, s
     with page.expect_download():
         page.get_by_test_id("shared-download").click()
     violations += page.evaluate("window.__violations")
+
+    # To the trash, then the Delete for good button's confirmation (no inline handler).
+    violations += visit(page, f"/media/{item.id}/")
+    page.get_by_test_id("move-to-trash").click()
+    violations += visit(page, "/trash/")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_test_id("delete-for-good").click()
+    assert page.url.endswith("/trash/") and page.get_by_test_id("media-card").count() == 1  # dismissed: kept
 
     # The avatar widget: a blob: preview, the XHR to S3, the new picture from S3.
     violations += visit(page, "/profile/")

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OWNER = "41"
 SIZE = 1000
 VERSION = "v-pinned"
-COUNTED_STATES = {Status.UPLOADED, Status.READY, Status.FAILED}
+COUNTED_STATES = {Status.UPLOADED, Status.READY, Status.FAILED, Status.TRASHED}
+TRASHED_FROM = Status.UPLOADED  # a trashed record was trashed while it waited for processing: the racy case
 
 
 def fields(state: str, version: str) -> dict:
@@ -39,6 +40,11 @@ def fields(state: str, version: str) -> dict:
         "version_id": None if state == Status.PENDING else version,
         "counted": True if state in COUNTED_STATES else None,
         "upload_id": "the-items-multipart-upload",
+        **(
+            {"trashed_from": TRASHED_FROM, "trashed_at": utcnow(), "trash_owner": OWNER, "deletion_due": "due"}
+            if state == Status.TRASHED
+            else {}
+        ),
     }
 
 
@@ -72,6 +78,11 @@ PERFORM: dict[str, Callable[[MediaItem, str], object]] = {
     "finish_delete": lambda item, read: _finish_delete(item),
     "edit": lambda item, read: lifecycle.edit(item, owner_id=OWNER, name="new", caption=""),
     "count_download": lambda item, read: lifecycle.count_download(item),
+    "trash": lambda item, read: lifecycle.trash(item),
+    "restore": lambda item, read: lifecycle.restore(item),
+    # A processing run that started from `uploaded` finishes while the item is in the trash.
+    "process_in_trash": lambda item, read: lifecycle.finish(item, TRASHED_FROM, []),
+    "favourite": lambda item, read: lifecycle.favourite(item, owner_id=OWNER, on=True),
 }
 
 
@@ -83,10 +94,14 @@ def _finish_delete(item: MediaItem) -> None:
 
 def expected_to_succeed(transition: machines.Transition, read: str, actual: str) -> bool:
     """What the row's condition says for a caller that read `read` while the record is in `actual`."""
-    if transition.name == "edit":
+    if transition.name in ("edit", "favourite"):
         return actual != Status.DELETING
     if transition.name == "count_download":
         return actual in transition.source
+    if transition.name == "process_in_trash":  # finish: in the trash, or (not trashed after all) as usual
+        return actual in (Status.TRASHED, TRASHED_FROM)
+    if transition.name in ("finish", "reject", "fail") and actual == Status.TRASHED:  # process_in_trash
+        return read == TRASHED_FROM
     return actual == read
 
 

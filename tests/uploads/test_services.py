@@ -93,11 +93,11 @@ def test_two_uploads_racing_for_the_last_bytes_cannot_both_complete(client, alic
 def test_deleting_and_refusing_give_the_bytes_back_once(client, alice, settings):
     client.force_login(alice)
     kept, deleted = store(client, 100), store(client, 200)
-    client.delete(f"/api/media/{deleted}")
+    client.delete(f"/api/media/{deleted}?forever=1")
     assert quota.bytes_stored(str(alice.pk)) == 100
     process(MediaItem.get(kept))  # not a real JPEG: refused by processing, and uncounted
     assert MediaItem.get(kept).status == Status.REJECTED
-    client.delete(f"/api/media/{kept}")  # deleting it too gives nothing back twice
+    client.delete(f"/api/media/{kept}?forever=1")  # deleting it too gives nothing back twice
     assert quota.bytes_stored(str(alice.pk)) == 0
 
 

@@ -141,9 +141,12 @@ def test_unknown_tokens_are_404(client):
     assert client.post("/s/not-a-token/download/").status_code == 404
 
 
-def test_deleting_the_item_removes_its_links(client, ready_id):
+def test_trashing_the_item_makes_its_links_410_and_deleting_it_removes_them(client, ready_id):
     url = share(client, ready_id)
-    client.post(f"/media/{ready_id}/delete/")
+    client.post(f"/media/{ready_id}/delete/")  # to the trash: the link says so
+    gone = client.get(path_of(url))
+    assert gone.status_code == 410 and "moved the shared item to the trash" in gone.content.decode()
+    client.post(f"/trash/{ready_id}/delete/")  # for good: the link goes with it
     client.logout()
     assert client.get(path_of(url)).status_code == 404
 
@@ -255,6 +258,8 @@ def test_deleting_the_item_deletes_its_location_free_copy(client, ready_id):
     bucket = settings.RENDITIONS_BUCKET
     assert [obj["Key"] for obj in storage.list_prefix(bucket, link.copy_key)] == [link.copy_key]
     client.post(f"/media/{ready_id}/delete/")
+    assert [obj["Key"] for obj in storage.list_prefix(bucket, link.copy_key)] == [link.copy_key]  # in the trash
+    client.post(f"/trash/{ready_id}/delete/")
     assert list(storage.list_prefix(bucket, storage.rendition_prefix(link.owner_id, ready_id))) == []
 
 

@@ -149,10 +149,14 @@ def test_detail_page_shows_field_errors(client, alice, alice_item):
     assert "This field is required." in response.content.decode()
 
 
-def test_delete_from_the_page_removes_the_item(client, alice, alice_item):
+def test_delete_from_the_page_moves_the_item_to_the_trash_and_the_trash_deletes_it_for_good(client, alice, alice_item):
     client.force_login(alice)
     response = client.post(f"/media/{alice_item}/delete/", follow=True)
-    assert "Deleted" in response.content.decode()
+    assert "Moved to the trash" in response.content.decode()
+    assert f"/media/{alice_item}/" not in response.content.decode()  # the gallery no longer shows it
+    assert 'data-testid="in-trash"' in client.get(f"/media/{alice_item}/").content.decode()
+    response = client.post(f"/trash/{alice_item}/delete/", follow=True)
+    assert "Deleted for good" in response.content.decode()
     assert client.get(f"/media/{alice_item}/").status_code == 404
 
 
@@ -169,6 +173,9 @@ def test_pages_send_nosniff(client, alice):
         ("get", "/media/{id}/uploaded/"),
         ("get", "/media/{id}/download/"),
         ("post", "/media/{id}/delete/"),
+        ("post", "/media/{id}/favourite/"),
+        ("post", "/trash/{id}/restore/"),
+        ("post", "/trash/{id}/delete/"),
     ],
 )
 def test_someone_elses_item_is_a_404_on_every_page(client, bob, alice_item, method, url):
