@@ -83,3 +83,26 @@ def test_remove_selected_takes_items_out_of_the_album_only(page, photos, alice):
     assert page.get_by_test_id("media-card").count() == 1
     page.goto("/")
     assert page.get_by_test_id("media-card").count() == 2  # both still in the gallery
+
+
+def test_a_gallery_selection_goes_into_a_new_album_and_is_removed_from_it_there(page, alice, library):
+    items = [library(alice, name) for name in ("Dawn", "Noon", "Dusk", "Night")]
+    sign_in(page)
+    page.goto("/")
+    cards = page.get_by_test_id("select")
+    cards.nth(0).click()
+    cards.nth(2).click(modifiers=["Shift"])  # newest first: Night, Dusk, Noon
+    assert page.get_by_test_id("selection-count").inner_text() == "3 selected"
+    page.get_by_test_id("bulk-album").select_option(label="New album…")
+    page.get_by_test_id("bulk-album-name").fill("A day")
+    page.get_by_test_id("bulk-add-to-album").click()
+
+    assert page.get_by_test_id("album-name").inner_text() == "A day"
+    assert page.locator(".message").inner_text() == "Added 3 items to the album."
+    assert sorted(page.get_by_test_id("media-card").locator(".meta > a").all_inner_texts()) == ["Dusk", "Night", "Noon"]
+
+    page.get_by_test_id("media-card").filter(has_text="Noon").get_by_test_id("select").check()
+    page.get_by_test_id("remove-selected").click()
+    assert page.get_by_test_id("album-count").inner_text() == "2"
+    assert page.get_by_test_id("media-card").count() == 2
+    assert {item.id for item in items} == {i.id for i in MediaItem.by_owner.query(str(alice.pk))}  # media stay
