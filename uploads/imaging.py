@@ -444,21 +444,18 @@ def _resized(im: Image.Image, size: tuple[int, int], *, decoded: bool = False) -
     PNG, WebP and the rest. Otherwise only a whole factor that gives `size` exactly is made by reduce() alone: the
     large rendition to the medium, 2048 to 1024, a tenth of resampling's time and as close to LANCZOS as BILINEAR."""
     alpha = {"LA": "La", "RGBA": "RGBa"}.get(im.mode)
-    steps = [lambda p: p.convert(alpha)] if alpha else []  # premultiplied once, not by every resize() and reduce()
+    picture = im.convert(alpha) if alpha else im  # premultiplied once, not by every resize() and reduce()
     wanted = _shrunk_at_least(size) if decoded else size
     factor = min(im.width // wanted[0], im.height // wanted[1])
     if factor > 1 and (decoded or (-(-im.width // factor), -(-im.height // factor)) == size):
-        steps.append(lambda p: p.reduce(factor))  # partial blocks at the edges count: ceil(side / factor)
-    steps += [lambda p: _resampled(p, (size[0], p.height)), lambda p: _resampled(p, size)]
-    if alpha:
-        steps.append(lambda p: p.convert(im.mode))
-    picture = im
-    for step in steps:
-        made = step(picture)
-        if decoded and picture is im and made is not im:
+        picture = picture.reduce(factor)  # partial blocks at the edges count: ceil(side / factor)
+    for step in ((size[0], picture.height), size):  # horizontal, then vertical
+        if decoded and picture is not im:
             im.im = None
-        picture = made
-    return picture
+        picture = _resampled(picture, step)
+    if decoded and picture is not im:
+        im.im = None
+    return picture.convert(im.mode) if alpha else picture
 
 
 def _shrunk_at_least(size: tuple[int, int]) -> tuple[int, int]:

@@ -559,6 +559,30 @@ def test_three_eighths_decodes_are_turned_upright(monkeypatch, orientation):
     assert_quarters(only(result, "r", "jpg"))
 
 
+@pytest.mark.parametrize(
+    ("fmt", "freed"),
+    [("JPEG", [False, True]), ("PNG", [True, True])],  # a PNG is reduce()d by 3 first, and freed after that
+)
+def test_decoded_pixels_are_freed_as_soon_as_the_next_picture_is_made(monkeypatch, fmt, freed):
+    decoded, freed_at_each_pass = [], []
+    load, resize = ImageFile.ImageFile.load, Image.Image.resize
+
+    def spy_load(self):
+        decoded.append(self)
+        return load(self)
+
+    def spy_resize(self, size, *args, **kwargs):
+        freed_at_each_pass.append(decoded[0]._im is None)
+        return resize(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
+    monkeypatch.setattr(Image.Image, "resize", spy_resize)
+    result = render(encoded(quarters((1000, 800)), fmt), renditions={"r": {"size": 300, "crop": False}})
+    assert freed_at_each_pass == freed  # the horizontal pass, then the vertical one
+    assert opened(only(result, "r", "jpg")).size == (300, 240)
+    assert_quarters(only(result, "r", "jpg"))
+
+
 def test_cmyk_jpeg_comes_out_in_the_right_colours():
     cmyk = encoded(Image.new("CMYK", (64, 64), (0, 255, 255, 0)), "JPEG")  # pure red ink; Adobe-style, inverted
     assert b"Adobe" in cmyk.getvalue()
