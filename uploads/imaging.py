@@ -57,6 +57,12 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 
+_SWAPS_AXES = {
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+}
 # What Pillow raises on a damaged file. MemoryError and the like are not here: they are not the file's fault.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 # Modes that resize well as they are; everything else is made RGB(A) or 8-bit grey first.
@@ -263,9 +269,7 @@ def _read(im: Image.Image, fp: _Budgeted, limits: _Limits, specs: dict) -> tuple
     animated = im.format not in ("MPO", "HEIF") and getattr(im, "is_animated", False)
     exif = im.getexif()  # A PNG decodes here: its EXIF may come after the pixels.
     orientation = exif.get(ExifTags.Base.Orientation)
-    picture = _to_srgb(_decoded(im, fp, target), im.info.get("icc_profile"))
-    if orientation in _UPRIGHT:
-        picture = picture.transpose(_UPRIGHT[orientation])
+    picture = _to_srgb(_decoded(im, fp, target, _UPRIGHT.get(orientation)), im.info.get("icc_profile"))
     width, height = size[::-1] if orientation in (5, 6, 7, 8) else size
     result = ImageResult(_mime_type(im), width, height, animated, _exif_subset(exif))
     return result, picture
@@ -409,15 +413,16 @@ def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int]) -> Image.Image:
-    """The first frame at `size`, in a mode that resizes well. The decoded pixels are freed as soon as the next
-    picture is made from them (its format, info and EXIF stay readable), so at most two pictures are held at once."""
+def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int], upright: Image.Transpose | None) -> Image.Image:
+    """The first frame at `size` (as stored), turned `upright`, in a mode that resizes well. The decoded pixels are
+    freed as soon as the next picture is made from them (its format, info and EXIF stay readable), so at most two
+    pictures are held at once."""
     im.load()  # Here, inside the error handling, even when nothing below needs to touch the pixels.
     fp.check()  # WebP and AVIF decode in one call, which no read interrupts.
     picture = _resizable(im)
     if picture is not im:
         im.im = None
-    return _resized(picture, size, decoded=True)
+    return _resized(picture, size, decoded=True, upright=upright)
 
 
 def _megabytes(size: int) -> str:
@@ -434,10 +439,14 @@ def _resizable(im: Image.Image) -> Image.Image:
     return im.convert("RGBA" if im.has_transparency_data else "RGB")
 
 
-def _resized(im: Image.Image, size: tuple[int, int], *, decoded: bool = False) -> Image.Image:
+def _resized(
+    im: Image.Image, size: tuple[int, int], *, decoded: bool = False, upright: Image.Transpose | None = None
+) -> Image.Image:
     """`im` at `size`, resampled one axis at a time: the two passes resize() makes inside (the same pixels), made
-    one by one so that a `decoded` picture's pixels can be freed once the first is made. Resizing then holds two
-    pictures at once, never three (docs/benchmarks.md, "## Renditions").
+    one by one so that a `decoded` picture's pixels can be freed once the first is made. Turned `upright` between
+    the passes (the second then runs along the other axis, with the same weights: the same pixels again), so that
+    the resized picture and its turned copy are never held together. Resizing then holds two pictures at once,
+    never three (docs/benchmarks.md, "## Renditions").
 
     A `decoded` picture is first shrunk by the largest whole factor that keeps at least `size` less the slack, with
     reduce() (box averaging, a fifth of resampling's time): what DCT scaling does for a JPEG while it decodes, for
@@ -445,17 +454,32 @@ def _resized(im: Image.Image, size: tuple[int, int], *, decoded: bool = False) -
     large rendition to the medium, 2048 to 1024, a tenth of resampling's time and as close to LANCZOS as BILINEAR."""
     alpha = {"LA": "La", "RGBA": "RGBa"}.get(im.mode)
     picture = im.convert(alpha) if alpha else im  # premultiplied once, not by every resize() and reduce()
-    wanted = _shrunk_at_least(size) if decoded else size
-    factor = min(im.width // wanted[0], im.height // wanted[1])
-    if factor > 1 and (decoded or (-(-im.width // factor), -(-im.height // factor)) == size):
-        picture = picture.reduce(factor)  # partial blocks at the edges count: ceil(side / factor)
-    for step in ((size[0], picture.height), size):  # horizontal, then vertical
-        if decoded and picture is not im:
-            im.im = None
-        picture = _resampled(picture, step)
-    if decoded and picture is not im:
-        im.im = None
+    if decoded:
+        wanted = _shrunk_at_least(size)
+        factor = min(im.width // wanted[0], im.height // wanted[1])
+    else:
+        factor = round(im.width / size[0])
+        factor = factor if factor > 1 and _whole_reduction(im.size, factor) == size else 1
+    if factor > 1:
+        picture = _freeing(im, decoded, picture.reduce(factor))
+    picture = _freeing(im, decoded, _resampled(picture, (size[0], picture.height)))
+    if upright is not None:
+        picture = _freeing(im, decoded, picture.transpose(upright))
+        size = size[::-1] if upright in _SWAPS_AXES else size
+    picture = _freeing(im, decoded, _resampled(picture, size))
     return picture.convert(im.mode) if alpha else picture
+
+
+def _freeing(im: Image.Image, decoded: bool, made: Image.Image) -> Image.Image:
+    """`made`, once `im`'s pixels, if it is the `decoded` picture, are freed."""
+    if decoded and made is not im:
+        im.im = None
+    return made
+
+
+def _whole_reduction(size: tuple[int, int], factor: int) -> tuple[int, int]:
+    """The size reduce(factor) gives: partial blocks at the edges count."""
+    return math.ceil(size[0] / factor), math.ceil(size[1] / factor)
 
 
 def _shrunk_at_least(size: tuple[int, int]) -> tuple[int, int]:
