@@ -451,9 +451,9 @@ def how() -> list[str]:
         "together and from leaving a freed picture in the heap: 42 MB before, 38 after; `malloc_trim(0)` before "
         "each save would give the last 1 MB back (allocator housekeeping, not done).",
         "",
-        "Why the targets are hard to meet with Pillow (2026-12-02, load average 8: CPU time on a shared machine varies "
-        "by ±10% between same-sized photos). Speed: decoding (the same libjpeg-turbo; Huffman decoding is most of "
-        "it, 40-110 ms, whatever the scale) and encoding (the same libjpeg-turbo and libwebp: 26-34 ms for the "
+        "Why the targets are hard to meet with Pillow (2026-12-02, load average 5-10: CPU time on a shared machine "
+        "varies by ±10% between same-sized photos). Speed: decoding (the same libjpeg-turbo; Huffman decoding is "
+        "most of it, 40-110 ms, whatever the scale) and encoding (the same libjpeg-turbo and libwebp: 26-34 ms for the "
         "large JPEG, 37-49 ms for its WebP) cost both pipelines the same at the same scale. `render()` wins where "
         "libvips decodes more (the 12 MP photos, which it decodes whole; 42 MP at 1/2 against 1/4) and is about "
         "level on the 16 MP photos both decode at 1/2, because resizing in Pillow, without SIMD, is slower than in "
@@ -461,8 +461,10 @@ def how() -> list[str]:
         "not stretching 12 MP photos to 2048 (26-30 ms each; the large would be 2016 px) or WebP method 0 (9 ms "
         "less for the large, 4% more bytes): each changes what the product delivers, so none is done. "
         "Memory: for the 12 MP photo the WebP encode alone holds 29.9 MB (the picture, Pillow's ARGB copy, the "
-        "YUV), 34.2 MB with the file, before libwebp's working memory: that is 60% of 57 MB, and pyvips' own peak "
-        "for this photo was 57-63 MB over three runs, so it passes or fails by a point or two with pyvips' run.",
+        "YUV), 34.2 MB with the file, before libwebp's working memory: 60% of 57 MB. And pyvips' peaks vary from "
+        "run to run far more than `render()`'s: in the last two runs on 2026-12-02 `render()` grew by 37, 36, "
+        "34, 38 and 41 MB in both, while pyvips, over three runs, grew by 57-63, 51-66, 57-62, 57-64 and 71-77 "
+        "MB, so the ratios moved between 52-61% and 57-72%; the throughput ratio was 1.17× and 1.14× in the last two.",
     ]
 
 
