@@ -57,18 +57,24 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 
+_SWAPS_AXES = {
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+}
 # What Pillow raises on a damaged file. MemoryError and the like are not here: they are not the file's fault.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 # Modes that resize well as they are; everything else is made RGB(A) or 8-bit grey first.
 _RESIZABLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK"}
-# Bicubic is Pillow's thumbnail() default: as sharp as LANCZOS to the eye and a third cheaper (see the benchmark).
+# Resizing to a smaller size: bicubic is Pillow's thumbnail() default, as sharp as LANCZOS to the eye and a third
+# cheaper (see the benchmark).
 _RESAMPLE = Image.Resampling.BICUBIC
-# Above this ratio Pillow first shrinks by whole factors with reduce() (cheap box averaging) and resamples the rest.
-_REDUCING_GAP = 3.0
-# How far short of a rendition's size a JPEG may be decoded by DCT scaling, the rest made up by resampling up. A
-# 12-megapixel phone photo (4032 px) is just under twice the large size: decoded whole and resampled, it costs
-# twice what decoding at half size (2016 px) and stretching by 1.6% costs, for a difference of about 40 dB PSNR
-# before JPEG's own loss (docs/benchmarks.md, "## Renditions").
+# How far short of a rendition's size a picture may be shrunk by whole factors (a JPEG by DCT scaling while it
+# decodes, anything by reduce()), the rest made up by resampling up. A 12-megapixel phone photo (4032 px) is just
+# under twice the large size: decoded whole and resampled, it costs twice what decoding at half size (2016 px) and
+# stretching by 1.6% costs, for a difference of about 40 dB PSNR before JPEG's own loss (docs/benchmarks.md,
+# "## Renditions").
 _DCT_SLACK = 0.97
 # Progressive JPEGs show a whole, blurry picture early on slow connections. optimize=True costs time and nothing
 # more here: progressive encoding already computes optimal Huffman tables.
@@ -257,21 +263,36 @@ def _read(im: Image.Image, fp: _Budgeted, limits: _Limits, specs: dict) -> tuple
     size = im.size  # From the header: nothing has been decoded yet, and draft() below shrinks im.size.
     scans = _check_size_and_scans(im, fp, limits.pixels)
     target = _scaled(size, max((_scale_for(size, spec) for spec in specs.values()), default=0.0))
-    # JPEG only (a no-op elsewhere): the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling), keeping
-    # at least `target` less the slack. A 50-megapixel photo then never exists at full size in memory, and
-    # decoding is faster.
-    im.draft(None, (math.ceil(target[0] * _DCT_SLACK), math.ceil(target[1] * _DCT_SLACK)))
+    _draft(im, size, _shrunk_at_least(target))
     _check_memory(im, size, scans, limits.memory)
     # A HEIF's several top-level pictures are a collection (a burst, a bracket), not frames of an animation.
     animated = im.format not in ("MPO", "HEIF") and getattr(im, "is_animated", False)
     exif = im.getexif()  # A PNG decodes here: its EXIF may come after the pixels.
     orientation = exif.get(ExifTags.Base.Orientation)
-    picture = _to_srgb(_decoded(im, fp, target), im.info.get("icc_profile"))
-    if orientation in _UPRIGHT:
-        picture = picture.transpose(_UPRIGHT[orientation])
+    picture = _to_srgb(_decoded(im, fp, target, _UPRIGHT.get(orientation)), im.info.get("icc_profile"))
     width, height = size[::-1] if orientation in (5, 6, 7, 8) else size
     result = ImageResult(_mime_type(im), width, height, animated, _exif_subset(exif))
     return result, picture
+
+
+def _draft(im: Image.Image, size: tuple[int, int], wanted: tuple[int, int]) -> None:
+    """JPEG only (a no-op elsewhere): have libjpeg scale the picture by 1/8, 1/4, 3/8 or 1/2 while it decodes (DCT
+    scaling), the smallest that keeps at least `wanted`; `size` is the full size. A 50-megapixel photo then never
+    exists at full size in memory, and what follows has fewer pixels to resize.
+
+    Pillow's draft() offers 1/8, 1/4 and 1/2 only. Its decoder hands libjpeg scale_num=1, scale_denom=<the scale
+    in decoderconfig> (JpegDecode.c), and libjpeg-turbo decodes at the smallest N/8 not below that fraction
+    (jpeg_core_output_dimensions), each side ceil(side * N / 8): a scale of 3 decodes at 3/8. That fills the gap
+    between 1/2 and 1/4 for 21-42 MP photos: 6000 px decodes at 2250 rather than 3000, 44% fewer pixels to hold and
+    resize. Pillow makes its picture the tile's size and libjpeg writes rows of its own width into it, so the tile
+    and the image size are set to exactly what libjpeg produces (tests/uploads/test_imaging.py decodes to them)."""
+    im.draft(None, wanted)
+    three_eighths = (-(-size[0] * 3 // 8), -(-size[1] * 3 // 8))
+    fits = three_eighths[0] >= wanted[0] and three_eighths[1] >= wanted[1]
+    if im.format in ("JPEG", "MPO") and im.decoderconfig == (2, 0) and fits:
+        im._size = three_eighths
+        im.tile = [im.tile[0]._replace(extents=(0, 0, *three_eighths))]
+        im.decoderconfig = (3, 0)
 
 
 def _mime_type(im: Image.Image) -> str:
@@ -392,16 +413,16 @@ def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int]) -> Image.Image:
-    """The first frame at `size`, in a mode that resizes well."""
+def _decoded(im: Image.Image, fp: _Budgeted, size: tuple[int, int], upright: Image.Transpose | None) -> Image.Image:
+    """The first frame at `size` (as stored), turned `upright`, in a mode that resizes well. The decoded pixels are
+    freed as soon as the next picture is made from them (its format, info and EXIF stay readable), so at most two
+    pictures are held at once."""
     im.load()  # Here, inside the error handling, even when nothing below needs to touch the pixels.
     fp.check()  # WebP and AVIF decode in one call, which no read interrupts.
-    picture = _resized(_resizable(im), size)
+    picture = _resizable(im)
     if picture is not im:
-        # The decoded pixels are no longer needed: free them now, not when `im` goes (after turning the picture
-        # upright, which would hold a third full copy). Its format, info and EXIF stay readable.
         im.im = None
-    return picture
+    return _resized(picture, size, decoded=True, upright=upright)
 
 
 def _megabytes(size: int) -> str:
@@ -418,23 +439,58 @@ def _resizable(im: Image.Image) -> Image.Image:
     return im.convert("RGBA" if im.has_transparency_data else "RGB")
 
 
-def _resized(im: Image.Image, size: tuple[int, int]) -> Image.Image:
-    if im.size == size:
-        return im
-    factor = round(im.width / size[0])
-    if factor >= 2 and _whole_reduction(im.size, factor) == size:
-        # Exactly a whole factor (the large rendition to the medium, 2048 to 1024): box averaging alone, a tenth of
-        # resampling's time and as close to LANCZOS as BILINEAR is (docs/benchmarks.md, "## Renditions").
-        return im.reduce(factor)
-    if im.width < size[0]:
-        # The DCT slack's few percent up: BILINEAR is as good as BICUBIC for so small a stretch, and cheaper.
-        return im.resize(size, Image.Resampling.BILINEAR)
-    return im.resize(size, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+def _resized(
+    im: Image.Image, size: tuple[int, int], *, decoded: bool = False, upright: Image.Transpose | None = None
+) -> Image.Image:
+    """`im` at `size`, resampled one axis at a time: the two passes resize() makes inside (the same pixels), made
+    one by one so that a `decoded` picture's pixels can be freed once the first is made. Turned `upright` between
+    the passes (the second then runs along the other axis, with the same weights: the same pixels again), so that
+    the resized picture and its turned copy are never held together. Resizing then holds two pictures at once,
+    never three (docs/benchmarks.md, "## Renditions").
+
+    A `decoded` picture is first shrunk by the largest whole factor that keeps at least `size` less the slack, with
+    reduce() (box averaging, a fifth of resampling's time): what DCT scaling does for a JPEG while it decodes, for
+    PNG, WebP and the rest. Otherwise only a whole factor that gives `size` exactly is made by reduce() alone: the
+    large rendition to the medium, 2048 to 1024, a tenth of resampling's time and as close to LANCZOS as BILINEAR."""
+    alpha = {"LA": "La", "RGBA": "RGBa"}.get(im.mode)
+    picture = im.convert(alpha) if alpha else im  # premultiplied once, not by every resize() and reduce()
+    if decoded:
+        wanted = _shrunk_at_least(size)
+        factor = min(im.width // wanted[0], im.height // wanted[1])
+    else:
+        factor = round(im.width / size[0])
+        factor = factor if factor > 1 and _whole_reduction(im.size, factor) == size else 1
+    if factor > 1:
+        picture = _freeing(im, decoded, picture.reduce(factor))
+    picture = _freeing(im, decoded, _resampled(picture, (size[0], picture.height)))
+    if upright is not None:
+        picture = _freeing(im, decoded, picture.transpose(upright))
+        size = size[::-1] if upright in _SWAPS_AXES else size
+    picture = _freeing(im, decoded, _resampled(picture, size))
+    return picture.convert(im.mode) if alpha else picture
+
+
+def _freeing(im: Image.Image, decoded: bool, made: Image.Image) -> Image.Image:
+    """`made`, once `im`'s pixels, if it is the `decoded` picture, are freed."""
+    if decoded and made is not im:
+        im.im = None
+    return made
 
 
 def _whole_reduction(size: tuple[int, int], factor: int) -> tuple[int, int]:
     """The size reduce(factor) gives: partial blocks at the edges count."""
     return math.ceil(size[0] / factor), math.ceil(size[1] / factor)
+
+
+def _shrunk_at_least(size: tuple[int, int]) -> tuple[int, int]:
+    return math.ceil(size[0] * _DCT_SLACK), math.ceil(size[1] * _DCT_SLACK)
+
+
+def _resampled(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    if im.size == size:
+        return im
+    # Up by the slack's few percent: BILINEAR is as good as BICUBIC for so small a stretch, and cheaper.
+    return im.resize(size, Image.Resampling.BILINEAR if im.width < size[0] or im.height < size[1] else _RESAMPLE)
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
@@ -531,10 +587,11 @@ def _centre_square(size: tuple[int, int]) -> tuple[int, int, int, int]:
 
 def _encode(name: str, picture: Image.Image) -> list[Rendition]:
     # Nothing from the original's metadata is passed to save(), so no EXIF, GPS, XMP or ICC profile is written.
-    return [
-        _rendition(name, "jpg", "image/jpeg", _flattened(picture), "JPEG", _JPEG_OPTIONS),
-        _rendition(name, "webp", "image/webp", picture, "WEBP", _WEBP_OPTIONS),
-    ]
+    # WebP first: Pillow hands libwebp a 4-byte copy of the picture, which it turns into YUV, the largest transient
+    # of all. Made after the JPEG, the JPEG encoder's freed buffers (its coefficients, its output) stay in the heap
+    # beside it without fitting it: 6 MB more at the peak for a 12 MP photo (docs/benchmarks.md, "## Renditions").
+    webp = _rendition(name, "webp", "image/webp", picture, "WEBP", _WEBP_OPTIONS)
+    return [_rendition(name, "jpg", "image/jpeg", _flattened(picture), "JPEG", _JPEG_OPTIONS), webp]
 
 
 def _rendition(name: str, ext: str, content_type: str, picture: Image.Image, fmt: str, options: dict) -> Rendition:

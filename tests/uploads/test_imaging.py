@@ -455,6 +455,134 @@ def test_large_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
     assert (result.width, result.height) == (4000, 3000)
 
 
+def decoded_sizes(monkeypatch) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Each JPEG decode, as (the size Pillow gave the picture, the size of the pixels it holds once loaded)."""
+    seen = []
+    load = ImageFile.ImageFile.load
+
+    def spy(self):
+        decoding = self._im is None  # later calls return what is loaded already
+        pixels = load(self)
+        if decoding and self.format == "JPEG":
+            seen.append((self.size, self.im.size))
+        return pixels
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return seen
+
+
+# Red, green, blue and white quarters: a decode at the wrong size, shifted or cut short shows in the corners.
+QUARTERS = (RED, (0, 255, 0), BLUE, WHITE)
+
+
+def quarters(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    width, height = size
+    im = Image.new("RGB", size)
+    for i, colour in enumerate(QUARTERS):
+        left, top = (i % 2) * width // 2, (i // 2) * height // 2
+        ImageDraw.Draw(im).rectangle((left, top, left + width // 2, top + height // 2), fill=colour)
+    return im.convert(mode)
+
+
+def assert_quarters(rendition: Rendition, colours: tuple[tuple[int, ...], ...] = QUARTERS) -> None:
+    im = opened(rendition).convert("RGB")
+    width, height = im.size
+    corners = [(3, 3), (width - 4, 3), (3, height - 4), (width - 4, height - 4)]
+    assert [near(im.getpixel(xy), colour) for xy, colour in zip(corners, colours, strict=True)] == [True] * 4
+
+
+@pytest.mark.parametrize(
+    ("size", "decoded"),
+    [
+        ((1000, 800), (375, 300)),  # 3/8: 1/4 (250) is short of the 291 wanted, 1/2 (500) more than needed
+        ((1001, 803), (376, 302)),  # odd sizes round up, as libjpeg does: ceil(1001 * 3 / 8)
+        ((1100, 700), (413, 263)),  # the short side decides nothing when the long one fits
+        ((700, 1000), (263, 375)),  # portrait
+    ],
+)
+def test_jpeg_between_a_half_and_a_quarter_decodes_at_three_eighths(monkeypatch, size, decoded):
+    seen = decoded_sizes(monkeypatch)
+    result = render(encoded(quarters(size), "JPEG"), renditions={"r": {"size": 300, "crop": False}})
+    assert seen == [(decoded, decoded)]
+    assert (result.width, result.height) == size
+    assert max(opened(only(result, "r", "jpg")).size) == 300
+    assert_quarters(only(result, "r", "jpg"))
+
+
+@pytest.mark.parametrize(
+    ("size", "rendition", "decoded"),
+    [
+        ((4032, 3024), 2048, (2016, 1512)),  # a 12 MP phone photo: 3/8 (1512) would be far short
+        ((1000, 800), 240, (250, 200)),  # 1/4 is enough
+        ((1000, 800), 400, (500, 400)),  # 3/8 (375) is short of 388
+    ],
+)
+def test_other_dct_scales_are_kept_where_three_eighths_would_not_do(monkeypatch, size, rendition, decoded):
+    seen = decoded_sizes(monkeypatch)
+    render(encoded(quarters(size), "JPEG"), renditions={"r": {"size": rendition, "crop": False}})
+    assert seen == [(decoded, decoded)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("RGB", {"progressive": True}),
+        ("L", {}),
+        ("L", {"progressive": True}),
+        ("CMYK", {}),
+        ("RGB", {"subsampling": 0}),
+    ],
+    ids=["progressive", "grey", "grey-progressive", "cmyk", "4:4:4"],
+)
+def test_three_eighths_decodes_every_kind_of_jpeg_whole(monkeypatch, mode, options):
+    seen = decoded_sizes(monkeypatch)
+    result = render(
+        encoded(quarters((1001, 803), mode), "JPEG", **options), renditions={"r": {"size": 300, "crop": False}}
+    )
+    assert seen == [((376, 302), (376, 302))]
+    expected = QUARTERS if mode != "L" else tuple((c,) * 3 for c in (76, 150, 29, 255))  # grey: ITU-R 601 luma
+    assert_quarters(only(result, "r", "jpg"), expected)
+    assert_quarters(only(result, "r", "webp"), expected)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_three_eighths_decodes_are_turned_upright(monkeypatch, orientation):
+    upright = quarters((1000, 800))
+    stored = upright.transpose(STORED[orientation])
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    seen = decoded_sizes(monkeypatch)
+    result = render(encoded(stored, "JPEG", exif=exif.tobytes()), renditions={"r": {"size": 300, "crop": False}})
+    assert seen == [(stored_size := tuple(-(-side * 3 // 8) for side in stored.size), stored_size)]
+    assert (result.width, result.height) == (1000, 800)
+    assert opened(only(result, "r", "jpg")).size == (300, 240)
+    assert_quarters(only(result, "r", "jpg"))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "freed"),
+    [("JPEG", [False, True]), ("PNG", [True, True])],  # a PNG is reduce()d by 3 first, and freed after that
+)
+def test_decoded_pixels_are_freed_as_soon_as_the_next_picture_is_made(monkeypatch, fmt, freed):
+    decoded, freed_at_each_pass = [], []
+    load, resize = ImageFile.ImageFile.load, Image.Image.resize
+
+    def spy_load(self):
+        decoded.append(self)
+        return load(self)
+
+    def spy_resize(self, size, *args, **kwargs):
+        freed_at_each_pass.append(decoded[0]._im is None)
+        return resize(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
+    monkeypatch.setattr(Image.Image, "resize", spy_resize)
+    result = render(encoded(quarters((1000, 800)), fmt), renditions={"r": {"size": 300, "crop": False}})
+    assert freed_at_each_pass == freed  # the horizontal pass, then the vertical one
+    assert opened(only(result, "r", "jpg")).size == (300, 240)
+    assert_quarters(only(result, "r", "jpg"))
+
+
 def test_cmyk_jpeg_comes_out_in_the_right_colours():
     cmyk = encoded(Image.new("CMYK", (64, 64), (0, 255, 255, 0)), "JPEG")  # pure red ink; Adobe-style, inverted
     assert b"Adobe" in cmyk.getvalue()
