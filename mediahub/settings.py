@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "axes",
     "uploads",
     "profiles",
+    "search",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("", include("search.urls")),
     path("", include("uploads.urls")),
 ]
 

@@ -70,6 +70,19 @@ class ByChecksum(GlobalSecondaryIndex):
     sha256 = UnicodeAttribute(range_key=True)
 
 
+class ByShot(GlobalSecondaryIndex):
+    """Each user's items by when they were taken (`shot_at`), for the gallery's "date taken" order and date-range
+    searches: one Query per page, the range a KeyCondition. Sparse until `manage.py search-backfill` has given
+    items made before `shot_at` existed theirs."""
+
+    class Meta:
+        index_name = "by-shot"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    shot_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ByDeletion(GlobalSecondaryIndex):
     """Items their owner chose to have deleted, by when: sparse, only those items carry `deletion_due`."""
 
@@ -131,16 +144,26 @@ class MediaItem(Model):
     counted = BooleanAttribute(null=True)  # its bytes are in the owner's StorageUsage
     delete_at = UTCDateTimeAttribute(null=True)  # the owner's "delete after N days"
     deletion_due = UnicodeAttribute(null=True)  # "due" whenever delete_at is set: the key of the sparse index
+    # --- search (search/): when it was taken (EXIF taken_at, else the upload's created_at; set at create, moved by
+    # processing) and with what ("make model" from EXIF), top-level so an index key and a filter can use them.
+    shot_at = UTCDateTimeAttribute(null=True)
+    camera = UnicodeAttribute(null=True)
 
     by_owner = ByOwner()
     by_status = ByStatus()
     by_deletion = ByDeletion()
     by_checksum = ByChecksum()
+    by_shot = ByShot()
 
     @property
     def family(self) -> str:
         """image, video or document: decides how the item is shown."""
         return family(self.detected_type or self.declared_type)
+
+    @property
+    def sort_date(self) -> datetime:
+        """When it was taken, as far as we know: the date-taken order's key (created_at until backfilled)."""
+        return self.shot_at or self.created_at
 
 
 class ByMedia(GlobalSecondaryIndex):

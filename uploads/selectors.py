@@ -28,8 +28,8 @@ def encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | None:
-    """Back to DynamoDB's last evaluated key; it must name the same partition the caller asks for."""
+def decode_cursor(cursor: str | None, *, expected: dict[str, str], range_name: str = "created_at") -> dict | None:
+    """Back to DynamoDB's last evaluated key; it must name the same partition (and index) the caller asks for."""
     if not cursor:
         return None
     try:
@@ -37,11 +37,9 @@ def decode_cursor(cursor: str | None, *, expected: dict[str, str]) -> dict | Non
     except (binascii.Error, ValueError, UnicodeError):
         raise BadCursor("That page link is not valid.") from None
     # DynamoDB's key of an index page: the table's key, the index's keys, nothing else, and the caller's partition.
-    if not isinstance(key, dict) or set(key) != {"id", "created_at", *expected}:
+    if not isinstance(key, dict) or set(key) != {"id", range_name, *expected}:
         raise BadCursor("That page link is not valid.")
-    if any(key[name] != {"S": value} for name, value in expected.items()) or not _is_string(
-        key["id"], key["created_at"]
-    ):
+    if any(key[name] != {"S": value} for name, value in expected.items()) or not _is_string(key["id"], key[range_name]):
         raise BadCursor("That page link is not valid.")
     return key
 
@@ -53,9 +51,15 @@ def _is_string(*values: object) -> bool:
 Page = tuple[list[MediaItem], str | None]
 
 
-def media_page_for_owner(*, owner_id: str, cursor: str | None) -> Page:
-    """The owner's items, newest first, and the cursor of the next page (None on the last)."""
-    return _page(MediaItem.by_owner, "owner_id", owner_id, cursor)
+# The gallery's orders: by upload (the default: what was just uploaded is on top) or by date taken, each the range
+# key of an index on the owner, so each is one Query per page.
+ORDERS = {"upload": ("by_owner", "created_at"), "taken": ("by_shot", "shot_at")}
+
+
+def media_page_for_owner(*, owner_id: str, cursor: str | None, order: str = "upload") -> Page:
+    """The owner's items, newest first (uploaded, or taken), and the cursor of the next page (None on the last)."""
+    index, range_name = ORDERS[order]
+    return _page(getattr(MediaItem, index), "owner_id", owner_id, cursor, range_name)
 
 
 def media_page_by_status(*, status: str, cursor: str | None) -> Page:
@@ -63,8 +67,8 @@ def media_page_by_status(*, status: str, cursor: str | None) -> Page:
     return _page(MediaItem.by_status, "status", status, cursor)
 
 
-def _page(index, hash_name: str, hash_value: str, cursor: str | None) -> Page:
-    start = decode_cursor(cursor, expected={hash_name: hash_value})
+def _page(index, hash_name: str, hash_value: str, cursor: str | None, range_name: str = "created_at") -> Page:
+    start = decode_cursor(cursor, expected={hash_name: hash_value}, range_name=range_name)
     size = settings.MEDIA_PAGE_SIZE
     results = index.query(hash_value, scan_index_forward=False, limit=size, page_size=size, last_evaluated_key=start)
     items = list(results)
@@ -78,41 +82,67 @@ class GalleryPage:
     newer: str | None  # ?before= of the page above; None on the first
 
 
-def gallery_page(*, owner_id: str, cursor: str | None = None, before: str | None = None) -> GalleryPage:
+def gallery_page(
+    *, owner_id: str, cursor: str | None = None, before: str | None = None, order: str = "upload"
+) -> GalleryPage:
     """A page of the owner's items, newest first: the first, the one below `cursor`, or the one above `before`.
 
     Paging back up is a Query the other way (ScanIndexForward) from the first item of the page below, so no cursor
     history is kept: one more item than a page says whether there is anything above it; if not, the page above is
     the first page (full, even when fewer items than a page lay between)."""
     if before:
-        items = _newer_items(owner_id, before)
+        items = _newer_items(owner_id, before, order)
         if items is not None:
-            return GalleryPage(items, older=item_cursor(items[-1]), newer=item_cursor(items[0]))
+            return GalleryPage(items, older=item_cursor(items[-1], order), newer=item_cursor(items[0], order))
         cursor = None
-    items, older = media_page_for_owner(owner_id=owner_id, cursor=cursor)
-    return GalleryPage(items, older=older, newer=item_cursor(items[0]) if cursor and items else None)
+    items, older = media_page_for_owner(owner_id=owner_id, cursor=cursor, order=order)
+    return GalleryPage(items, older=older, newer=item_cursor(items[0], order) if cursor and items else None)
 
 
-def _newer_items(owner_id: str, before: str) -> list[MediaItem] | None:
+def _newer_items(owner_id: str, before: str, order: str) -> list[MediaItem] | None:
     """The page just above `before`, newest first; None when that is the first page."""
-    start = decode_cursor(before, expected={"owner_id": owner_id})
+    index, range_name = ORDERS[order]
+    start = decode_cursor(before, expected={"owner_id": owner_id}, range_name=range_name)
     size = settings.MEDIA_PAGE_SIZE
-    results = MediaItem.by_owner.query(
+    results = getattr(MediaItem, index).query(
         owner_id, scan_index_forward=True, limit=size + 1, page_size=size + 1, last_evaluated_key=start
     )
     items = list(results)
     return items[:size][::-1] if len(items) > size else None
 
 
-def item_cursor(item: MediaItem) -> str | None:
-    """The by-owner index's key of an item, as a cursor: paging starts next to it."""
+def item_cursor(item: MediaItem, order: str = "upload") -> str | None:
+    """The order's index key of an item, as a cursor: paging starts next to it."""
+    _, range_name = ORDERS[order]
     return encode_cursor(
         {
             "id": {"S": item.id},
-            "created_at": {"S": MediaItem.created_at.serialize(item.created_at)},
+            range_name: {"S": MediaItem.created_at.serialize(getattr(item, range_name))},
             "owner_id": {"S": item.owner_id},
         }
     )
+
+
+@dataclass(frozen=True)
+class Month:
+    """A month heading and the cards under it."""
+
+    start: datetime  # the first of the month
+    cards: list
+
+
+def by_month(cards: list[dict], order: str) -> list[Month]:
+    """Cards grouped under the month of the date the order sorts by (a page may start or end mid-month: its heading
+    then repeats on the next page, as in any photo library)."""
+    months: list[Month] = []
+    for card in cards:
+        item = card["item"]
+        moment = item.sort_date if order == "taken" else item.created_at
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        if not months or months[-1].start != start:
+            months.append(Month(start, []))
+        months[-1].cards.append(card)
+    return months
 
 
 def neighbours(item: MediaItem) -> tuple[MediaItem | None, MediaItem | None]:

@@ -64,13 +64,19 @@ def media_page(view: Callable) -> Callable:
 
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
+    order = "taken" if request.GET.get("sort") == "taken" else "upload"
     page = selectors.gallery_page(
-        owner_id=owner_id(request), cursor=request.GET.get("cursor"), before=request.GET.get("before")
+        owner_id=owner_id(request), cursor=request.GET.get("cursor"), before=request.GET.get("before"), order=order
     )
     cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in page.items]  # all: srcset
-    return render(
-        request, "uploads/gallery.html", {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer}
-    )
+    context = {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer}
+    # --- search: the date-taken order and month headings (search helper) ---
+    context |= {
+        "order": order,
+        "months": selectors.by_month(cards, order),
+        "sort_query": f"sort={order}&" * (order == "taken"),
+    }
+    return render(request, "uploads/gallery.html", context)
 
 
 @media_page
