@@ -58,8 +58,8 @@ S3_OBJECT_GRANTS = {
 # 403 instead of 404 for a missing object, which the code reads as "never arrived".
 
 # Item actions on every table, plus what a table's code needs besides (by the model's base name). Query is
-# granted on indexes, and on the one table queried on its own key (search-terms: a word is a key prefix). tests/deploy/test_iam.py fails, naming
-# the action and table, when the code makes a call that is not granted here.
+# granted on indexes, and on the one table queried on its own key (search-terms: a word is a key prefix).
+# tests/deploy/test_iam.py fails, naming the action and table, when the code makes a call that is not granted here.
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 TABLE_EXTRA_ACTIONS = {
     "media": ["dynamodb:BatchGetItem"],  # the pages' live status: one BatchGet for every item they follow

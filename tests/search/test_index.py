@@ -35,7 +35,9 @@ def test_words_are_folded_split_and_cut():
 
 
 def test_an_items_terms_are_its_name_file_stem_and_caption_once_each():
-    item = MediaItem("a" * 32, owner_id="1", name="Sunset at Étretat", caption="sunset, again", file_name="IMG_2041.HEIC")
+    item = MediaItem(
+        "a" * 32, owner_id="1", name="Sunset at Étretat", caption="sunset again", file_name="IMG_2041.HEIC"
+    )
     assert index.item_terms(item) == ["sunset", "at", "etretat", "img", "2041", "again"]
 
 
