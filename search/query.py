@@ -22,6 +22,7 @@ from search.index import words
 from search.models import SearchTerm
 from uploads.filetypes import family as family_of
 from uploads.models import MediaItem, Status
+from uploads.services import MEDIA_ID
 
 ROWS_PER_WORD = 2000  # rows one word may read (one Query page: ~150 bytes a row); past it the search is too broad
 BATCHES_PER_PAGE = 3  # BatchGetItems a page may make to fill itself past items that are not ready
@@ -203,10 +204,7 @@ def _decode(cursor: str | None) -> tuple[datetime, str] | None:
     value = _load(cursor, "w")
     if not isinstance(value, dict) or set(value) != {"s", "i"} or not all(isinstance(v, str) for v in value.values()):
         raise BadCursor(INVALID)
-    try:
-        return MediaItem.shot_at.deserialize(value["s"]), value["i"]
-    except ValueError:
-        raise BadCursor(INVALID) from None
+    return _decode_parts(value["s"], value["i"])
 
 
 def _encode_index_key(key: dict) -> str:
@@ -224,7 +222,17 @@ def _decode_index_key(cursor: str | None, owner_id: str) -> dict | None:
         isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
     ):
         raise BadCursor(INVALID)
+    _decode_parts(key["shot_at"]["S"], key["id"]["S"])  # DynamoDB would refuse a malformed key less politely
     return key
+
+
+def _decode_parts(shot_at: str, media_id: str) -> tuple[datetime, str]:
+    if not MEDIA_ID.fullmatch(media_id):
+        raise BadCursor(INVALID)
+    try:
+        return MediaItem.shot_at.deserialize(shot_at), media_id
+    except ValueError:
+        raise BadCursor(INVALID) from None
 
 
 def _load(cursor: str, kind: str) -> object:

@@ -148,8 +148,8 @@ MEDIA = Machine(
             (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED),
             UNCHANGED,
             ("operator",),
-            "`shot_at` does not exist and `status <> deleting` (`manage.py search-backfill`, for items made before "
-            "`shot_at`: EXIF taken_at, else created_at; and the camera from EXIF)",
+            "`id` exists, `shot_at` does not and `status <> deleting` (`manage.py search-backfill`, for items made "
+            "before `shot_at`: EXIF taken_at, else created_at; and the camera from EXIF)",
             "nothing: processing dated it meanwhile, or it is being deleted",
         ),
         Transition(
@@ -503,9 +503,8 @@ def date(item: MediaItem, *, shot_at: datetime, camera: str | None) -> bool:
     """Give an item made before `shot_at` existed its date taken (and camera); False if it already has one."""
     actions = [MediaItem.shot_at.set(shot_at), MediaItem.camera.set(camera)]
     try:
-        item.update(
-            actions=actions, condition=MediaItem.shot_at.does_not_exist() & (MediaItem.status != Status.DELETING)
-        )
+        condition = MediaItem.id.exists() & MediaItem.shot_at.does_not_exist() & (MediaItem.status != Status.DELETING)
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if condition_failed(exc):
             return False

@@ -72,6 +72,9 @@ PERFORM: dict[str, Callable[[MediaItem, str], object]] = {
     "finish_delete": lambda item, read: _finish_delete(item),
     "edit": lambda item, read: lifecycle.edit(item, owner_id=OWNER, name="new", caption=""),
     "count_download": lambda item, read: lifecycle.count_download(item),
+    "date": lambda item, read: (
+        lifecycle.date(item, shot_at=item.created_at, camera=None) or (_ for _ in ()).throw(lifecycle.Lost(item.id))
+    ),
 }
 
 
@@ -83,7 +86,7 @@ def _finish_delete(item: MediaItem) -> None:
 
 def expected_to_succeed(transition: machines.Transition, read: str, actual: str) -> bool:
     """What the row's condition says for a caller that read `read` while the record is in `actual`."""
-    if transition.name == "edit":
+    if transition.name in ("edit", "date"):
         return actual != Status.DELETING
     if transition.name == "count_download":
         return actual in transition.source
