@@ -22,7 +22,11 @@ BAD = [
     ({"from": "yesterday"}, "from", "Write dates as YYYY-MM-DD, like 2026-12-31."),
     ({"from": "2026-02-30"}, "from", "Write dates as YYYY-MM-DD, like 2026-12-31."),
     ({"to": "9999-12-31"}, "to", "Choose a date between 1800 and 2200."),
-    ({"from": "2026-12-02", "to": "2026-12-01"}, "to", "The end date (2026-12-01) is before the start date (2026-12-02)."),
+    (
+        {"from": "2026-12-02", "to": "2026-12-01"},
+        "to",
+        "The end date (2026-12-01) is before the start date (2026-12-02).",
+    ),
     ({"type": "spreadsheet"}, "type", "Select a valid choice. spreadsheet is not one of the available choices."),
     ({"q": "sun", "cursor": "forged"}, "cursor", "That page link is not valid."),
 ]
