@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from mediahub.errors import Refusal
-from search.index import words
+from search.index import item_terms, words
 from search.models import SearchTerm
 from uploads.filetypes import family as family_of
 from uploads.models import MediaItem, Status
@@ -73,6 +73,7 @@ def _by_words(request: Search, cursor: str | None) -> SearchPage:
     after = _decode(cursor)
     page = SearchPage(items=[], cursor=None)
     matches: dict[str, datetime] | None = None
+    broad: list[tuple[str, dict[str, datetime]]] = []  # words whose rows were cut at ROWS_PER_WORD
     for word in sorted(request.words, key=len, reverse=True):  # a longer prefix is likelier to match fewer rows
         # One Query: ROWS_PER_WORD rows of ~150 bytes stay far below the 1 MB a Query page holds.
         rows = list(
@@ -83,17 +84,22 @@ def _by_words(request: Search, cursor: str | None) -> SearchPage:
                 page_size=ROWS_PER_WORD + 1,
             )
         )
+        found = {row.media_id: row.shot_at for row in rows[:ROWS_PER_WORD] if _keeps(request, row)}
         if len(rows) > ROWS_PER_WORD:
-            rows = rows[:ROWS_PER_WORD]
-            page.too_broad = page.too_broad or word
-        found = {row.media_id: row.shot_at for row in rows if _keeps(request, row)}
+            broad.append((word, found))  # not every match was read: checked on the page's items instead
+            continue
         matches = found if matches is None else {k: v for k, v in matches.items() if k in found}
         if not matches:
             return page
+    if matches is None:  # every word was too broad: the first one's rows are all there is to go on
+        page.too_broad, matches = broad[0][0], broad[0][1]
+        for _, found in broad[1:]:
+            matches = {k: v for k, v in matches.items() if k in found}
+        broad = []
     ordered = sorted(((shot, media_id) for media_id, shot in matches.items()), reverse=True)
     if after:
         ordered = [key for key in ordered if key < after]
-    return _fill(page, request.owner_id, ordered)
+    return _fill(page, request.owner_id, ordered, verify=[word for word, _ in broad])
 
 
 def _keeps(request: Search, row: SearchTerm) -> bool:
@@ -108,8 +114,9 @@ def _keeps(request: Search, row: SearchTerm) -> bool:
     return not (request.until and row.shot_at >= request.until)
 
 
-def _fill(page: SearchPage, owner_id: str, ordered: list[tuple[datetime, str]]) -> SearchPage:
-    """The page's items in order, read a page's worth at a time (one BatchGetItem each), keeping the ready ones."""
+def _fill(page: SearchPage, owner_id: str, ordered: list[tuple[datetime, str]], verify: list[str]) -> SearchPage:
+    """The page's items in order, read a page's worth at a time (one BatchGetItem each), keeping the ready ones
+    that also have a word starting with each of `verify` (the words too broad to read all the rows of)."""
     size = settings.MEDIA_PAGE_SIZE
     position = batches = 0
     while len(page.items) < size and position < len(ordered) and batches < BATCHES_PER_PAGE:
@@ -118,12 +125,17 @@ def _fill(page: SearchPage, owner_id: str, ordered: list[tuple[datetime, str]]) 
         batches += 1
         for _, media_id in chunk:
             item = found.get(media_id)
-            if item and item.owner_id == owner_id and item.status == Status.READY:
+            if item and item.owner_id == owner_id and item.status == Status.READY and _has(item, verify):
                 page.items.append(item)
         position += len(chunk)
     if position < len(ordered):
         page.cursor = _encode(ordered[position - 1])
     return page
+
+
+def _has(item: MediaItem, prefixes: list[str]) -> bool:
+    terms = item_terms(item) if prefixes else []
+    return all(any(term.startswith(prefix) for term in terms) for prefix in prefixes)
 
 
 # --- Filters alone: the date-taken index --------------------------------------------------------------------

@@ -179,3 +179,14 @@ def test_a_by_date_cursor_of_another_owner_is_refused(alice, bob):
     cursor = "d" + base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
     with pytest.raises(query.BadCursor):
         search(Search(owner_id=str(alice.pk), family="image"), cursor)
+
+
+def test_a_broad_word_beside_a_narrow_one_is_checked_on_the_items_so_nothing_is_missed(alice, monkeypatch, local_aws):
+    owner = str(alice.pk)
+    monkeypatch.setattr(query, "ROWS_PER_WORD", 3)
+    for n in range(6):  # every item is an "img"; the rows of the last ones are past what a word may read
+        fake_item(owner, n, name=f"img {'rare' if n == 5 else 'plain'}", shot_at=DAY + timedelta(hours=n))
+    start = len(local_aws.recorder.calls)
+    page = search(Search(owner_id=owner, words=("img", "rare")))
+    assert ids(page) == [f"{5:032x}"] and page.too_broad is None
+    assert dynamo_calls(local_aws, start) == ["Query", "Query", "BatchGetItem"]
