@@ -6,8 +6,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("mediahub", "uploads", "profiles")
-HTTP_LAYER = {"mediahub.api", "uploads.api", "uploads.views", "profiles.api", "profiles.views"}
+PACKAGES = ("mediahub", "uploads", "profiles", "search")
+HTTP_LAYER = {
+    "mediahub.api",
+    "uploads.api",
+    "uploads.views",
+    "profiles.api",
+    "profiles.views",
+    "search.api",
+    "search.views",
+}
 # Modules that are adapters of the HTTP layer themselves and may use its helpers.
 HTTP_ADAPTERS = ("urls", "admin", "openapi", "middleware")
 
