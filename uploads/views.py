@@ -74,7 +74,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     context |= {
         "order": order,
         "months": selectors.by_month(cards, order),
-        "sort_query": f"sort={order}&" * (order == "taken"),
+        "sort_query": "sort=taken&" if order == "taken" else "",
     }
     return render(request, "uploads/gallery.html", context)
 
