@@ -25,6 +25,7 @@ BENCHMARKS = [
     "package.py",
     "localaws.py",
     "uploads.py",
+    "search.py",
 ]
 
 
