@@ -155,13 +155,14 @@ def _by_date(request: Search, cursor: str | None) -> SearchPage:
             last_evaluated_key=start,
         )
         raw = next(query.page_iter)  # exactly one Query: the iterator alone would read on until the page is full
-        for data in raw.get("Items", []):
+        rows = raw.get("Items", [])
+        start = raw.get("LastEvaluatedKey")
+        for position, data in enumerate(rows):
             page.items.append(MediaItem.from_raw_data(data))
             if len(page.items) == size:
-                start = _index_key(page.items[-1])
+                if position < len(rows) - 1:  # the page ends inside what was read: go on after its last item
+                    start = _index_key(page.items[-1])
                 break
-        else:
-            start = raw.get("LastEvaluatedKey")
         if start is None or len(page.items) == size:
             break
     page.cursor = _encode_index_key(start) if start else None
