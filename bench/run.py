@@ -26,6 +26,7 @@ BENCHMARKS = [
     "localaws.py",
     "uploads.py",
     "zips.py",
+    "search.py",
 ]
 
 

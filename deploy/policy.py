@@ -60,8 +60,8 @@ S3_OBJECT_GRANTS = {
 # 403 instead of 404 for a missing object, which the code reads as "never arrived".
 
 # Item actions on every table, plus what a table's code needs besides (by the model's base name). Query is
-# granted on indexes only: no model is queried on its table's own key. tests/deploy/test_iam.py fails, naming
-# the action and table, when the code makes a call that is not granted here.
+# granted on indexes, and on the one table queried on its own key (search-terms: a word is a key prefix).
+# tests/deploy/test_iam.py fails, naming the action and table, when the code makes a call that is not granted here.
 TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 TABLE_EXTRA_ACTIONS = {
     # The pages' live status: one BatchGet for every item they follow; adding to an album checks the item.
@@ -72,6 +72,7 @@ TABLE_EXTRA_ACTIONS = {
     # strongly consistent Query on the table's own key, which no index offers) and deleted in batches with it.
     "album-members": ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"],
     "album-links": ["dynamodb:BatchWriteItem"],  # deleting an album deletes its links in batches
+    "search-terms": ["dynamodb:BatchWriteItem", "dynamodb:Query"],  # rows written in batches; a word, one Query
 }
 INDEX_ACTIONS = ["dynamodb:Query"]
 

@@ -17,6 +17,9 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from albums.models import Order
 from albums.services import bulk_max
 from mediahub.api import errors
+from search.forms import CAMERA_MAX, FAMILIES, MAX_WORDS, QUERY_MAX
+from search.index import MIN_PREFIX
+from search.query import ROWS_PER_WORD
 from uploads.filetypes import is_image
 from uploads.forms import (
     CAPTION_MAX,
@@ -244,6 +247,22 @@ SCHEMAS: dict[str, Schema] = {
         {
             "items": {"type": "array", "items": schema("MediaItem")},
             "nextCursor": nullable("string", description="Pass as ?cursor= for the next page; null on the last."),
+        }
+    ),
+    "SearchPage": obj(
+        {
+            "items": {"type": "array", "items": schema("MediaItem")},
+            "nextCursor": nullable("string", description="Pass as ?cursor= (with the same search) for the next page."),
+            "tooBroad": nullable(
+                "string",
+                description=f"A word that matched more than {ROWS_PER_WORD} rows: only those were read, so results "
+                "may be missing (add a word or type more of it); null when the search was complete.",
+            ),
+            "ignored": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": f"Words left out: shorter than {MIN_PREFIX} letters or digits.",
+            },
         }
     ),
     "PresignedPost": obj(
@@ -557,6 +576,51 @@ FAVOURITES_PARAMETER = {
     "schema": {"type": "string", "enum": ["1"]},
 }
 
+# --- search (search/: GET /api/search) ---
+DATE_PARAMETER = {"type": "string", "format": "date", "examples": ["2026-12-31"]}
+SEARCH_PARAMETERS = [
+    {
+        "name": "q",
+        "in": "query",
+        "required": False,
+        "description": f"Words of the name, caption or file name (prefixes: sun finds Sunset), at most {MAX_WORDS} "
+        f"and {QUERY_MAX} characters; case and accents do not matter. Words shorter than {MIN_PREFIX} letters are "
+        "left out (listed in `ignored`); a q of only such words, or with no letter or digit, is 400 (errors.q).",
+        "schema": {"type": "string"},
+        "examples": {"prefix": {"value": "sun"}},
+    },
+    {
+        "name": "type",
+        "in": "query",
+        "required": False,
+        "description": "Only photos (image), videos (video) or PDFs (document).",
+        "schema": {"type": "string", "enum": ["", *(value for value, _ in FAMILIES)]},
+    },
+    {
+        "name": "camera",
+        "in": "query",
+        "required": False,
+        "description": 'Only items taken with this camera ("make model", exactly as the search page lists them).',
+        "schema": {"type": "string", "maxLength": CAMERA_MAX},
+    },
+    {
+        "name": "from",
+        "in": "query",
+        "required": False,
+        "description": "Taken on or after this day (UTC; the upload date for items without EXIF). Not a date, or "
+        "outside 1800-2200: 400 (errors.from).",
+        "schema": DATE_PARAMETER,
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "required": False,
+        "description": "Taken on or before this day (the whole day). Before `from`: 400 (errors.to).",
+        "schema": DATE_PARAMETER,
+    },
+    CURSOR_PARAMETER,
+]
+
 READ = [{"bearerAuth": []}, {"sessionCookie": []}]
 WRITE = [{"bearerAuth": []}, {"sessionCookie": [], "csrfCookie": [], "csrfHeader": []}]
 
@@ -778,6 +842,22 @@ PATHS = {
             404,
             409,
             503,
+        ),
+    },
+    "/api/search": {
+        "get": operation(
+            "searchMedia",
+            "The caller's ready items matching words, a type, a camera and/or a range of dates taken, newest taken "
+            "first, a page at a time.",
+            {"200": answer("A page of matching items.", schema("SearchPage"))},
+            400,
+            401,
+            503,
+            security=READ,
+            parameters=SEARCH_PARAMETERS,
+            description="At least one of q, type, camera, from or to, else 400 (errors.__all__). With words: one "
+            "DynamoDB Query per word and a BatchGetItem per page (never a Scan); without: Queries of the date-taken "
+            "index. Only ready items are found (not those processing, refused or in the trash).",
         ),
     },
     "/api/profile/avatar": {

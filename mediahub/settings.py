@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "profiles",
     "albums",  # issue 13: albums, shared albums
     "exports",  # ZIP downloads (docs/exports.md)
+    "search",
 ]
 
 MIDDLEWARE = [

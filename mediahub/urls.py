@@ -25,6 +25,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("", include("albums.urls")),  # issue 13: albums
     path("", include("exports.urls")),  # ZIP downloads
+    path("", include("search.urls")),
     path("", include("uploads.urls")),
 ]
 

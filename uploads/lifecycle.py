@@ -196,6 +196,15 @@ MEDIA = Machine(
             "404: the item is gone",
         ),
         Transition(
+            "date",
+            (Status.PENDING, Status.UPLOADED, Status.READY, Status.REJECTED, Status.FAILED, Status.TRASHED),
+            UNCHANGED,
+            ("operator",),
+            "`id` exists, `shot_at` does not and `status <> deleting` (`manage.py search-backfill`, for items made "
+            "before `shot_at`: EXIF taken_at, else created_at; and the camera from EXIF)",
+            "nothing: processing dated it meanwhile, or it is being deleted",
+        ),
+        Transition(
             "count_download",
             (Status.UPLOADED, Status.READY),
             UNCHANGED,
@@ -597,6 +606,20 @@ def favourite(item: MediaItem, *, owner_id: str, on: bool) -> None:
     action = MediaItem.favourite_owner.set(owner_id) if on else MediaItem.favourite_owner.remove()
     _update(item, [action], (MediaItem.owner_id == owner_id) & (MediaItem.status != Status.DELETING))
     item.favourite_owner = owner_id if on else None
+
+
+def date(item: MediaItem, *, shot_at: datetime, camera: str | None) -> bool:
+    """Give an item made before `shot_at` existed its date taken (and camera); False if it already has one."""
+    actions = [MediaItem.shot_at.set(shot_at), MediaItem.camera.set(camera)]
+    try:
+        condition = MediaItem.id.exists() & MediaItem.shot_at.does_not_exist() & (MediaItem.status != Status.DELETING)
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    item.shot_at, item.camera = shot_at, camera
+    return True
 
 
 def count_download(item: MediaItem) -> None:

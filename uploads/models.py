@@ -74,6 +74,19 @@ class ByChecksum(GlobalSecondaryIndex):
 DELETION_DUE = "due"  # the one key of the by-deletion index
 
 
+class ByShot(GlobalSecondaryIndex):
+    """Each user's items by when they were taken (`shot_at`), for the gallery's "date taken" order and date-range
+    searches: one Query per page, the range a KeyCondition. Sparse until `manage.py search-backfill` has given
+    items made before `shot_at` existed theirs."""
+
+    class Meta:
+        index_name = "by-shot"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    shot_at = UTCDateTimeAttribute(range_key=True)
+
+
 class ByDeletion(GlobalSecondaryIndex):
     """Items their owner chose to have deleted, by when: sparse, only those items carry `deletion_due`."""
 
@@ -170,6 +183,10 @@ class MediaItem(Model):
     trash_owner = UnicodeAttribute(null=True)  # = owner_id while trashed: the by-trash index's key
     kept_delete_at = UTCDateTimeAttribute(null=True)  # the owner's own "delete after N days", back on restore
     favourite_owner = UnicodeAttribute(null=True)  # = owner_id while a favourite: the by-favourite index's key
+    # --- search (search/): when it was taken (EXIF taken_at, else the upload's created_at; set at create, moved by
+    # processing) and with what ("make model" from EXIF), top-level so an index key and a filter can use them.
+    shot_at = UTCDateTimeAttribute(null=True)
+    camera = UnicodeAttribute(null=True)
 
     by_owner = ByOwner()
     by_status = ByStatus()
@@ -182,10 +199,17 @@ class MediaItem(Model):
     def favourite(self) -> bool:
         return self.favourite_owner is not None
 
+    by_shot = ByShot()
+
     @property
     def family(self) -> str:
         """image, video or document: decides how the item is shown."""
         return family(self.detected_type or self.declared_type)
+
+    @property
+    def sort_date(self) -> datetime:
+        """When it was taken, as far as we know: the date-taken order's key (created_at until backfilled)."""
+        return self.shot_at or self.created_at
 
 
 class ByMedia(GlobalSecondaryIndex):

@@ -22,6 +22,7 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException
 
 from mediahub.errors import StorageUnavailable
 from mediahub.stopwatch import Stopwatch
+from search import index
 from uploads import arrival, imaging, lifecycle, placeholders, storage
 from uploads.filetypes import SNIFF_BYTES, family, human_size, mismatch, sniff
 from uploads.models import MediaItem, Status
@@ -175,6 +176,10 @@ def _process_item(run: Run, item: MediaItem, started_from: str) -> str:
     with run.stage("store"):
         prefix = storage.rendition_prefix(item.owner_id, item.id)
         renditions = store_renditions(prefix, fetched.renditions) if fetched.renditions else {}
+        _learn(item, fetched)
+        # Indexed before the item is ready, so a failure here is retried with the run (a ready item is never run
+        # again); if the run then loses, _lost_the_race takes the rows back out.
+        index.index(item)
         try:
             lifecycle.finish(item, started_from, _ready_actions(item, fetched, renditions))
         except lifecycle.Lost:
@@ -190,6 +195,8 @@ def _lost_the_race(item: MediaItem, renditions: dict) -> None:
     done = current and Status.READY in (current.status, current.trashed_from)  # a twin finished it (in the trash?)
     if done and current.version_id == item.version_id:
         return
+    if current is None or current.status == Status.DELETING:
+        index.unindex(item)
     for rendition in renditions.values():
         for file in rendition["files"].values():
             storage.delete_rendition(file["key"])
@@ -314,6 +321,15 @@ def store_renditions(prefix: str, renditions: list[imaging.Rendition]) -> dict:
     return stored
 
 
+def _learn(item: MediaItem, fetched: Fetched) -> None:
+    """What the search index and the ready write take from the file: its real type, when and with what it was
+    taken (a photo's EXIF; else the upload's date stands)."""
+    exif = fetched.image.exif if fetched.image else None
+    item.detected_type = fetched.detected
+    item.shot_at = index.taken_at(exif) or item.shot_at or item.created_at
+    item.camera = index.camera_of(exif)
+
+
 def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
     """Everything the run learned, for the conditional `finish` write."""
     head, image, clip, document = fetched.head, fetched.image, fetched.video, fetched.document
@@ -343,6 +359,7 @@ def _ready_actions(item: MediaItem, fetched: Fetched, renditions: dict) -> list:
         ]
     if document:
         actions.append(MediaItem.pages.set(document.pages))
+    actions += [MediaItem.shot_at.set(item.shot_at), MediaItem.camera.set(item.camera)]
     # Whatever made the renditions (a photo, a video's poster, a PDF's first page) gives the placeholder.
     shown = placeholders.placeholder(fetched.renditions) if fetched.renditions else None
     actions += [

@@ -69,23 +69,34 @@ def media_page_by_status(*, status: str, cursor: str | None) -> Page:
     return _page(MediaItem.by_status, "status", status, cursor)
 
 
-# --- The library as the owner sees it: the trash left out, optionally only favourites (docs/trash.md) ----------
+# --- The library as the owner sees it: the trash left out (docs/trash.md); by upload (the default: what was just
+# uploaded is on top) or by date taken (docs/search.md), or only favourites (by upload). Each is the range key of
+# an index on the owner, so a page is one Query, plus one per MEDIA_PAGE_SIZE trashed items it passes over.
 NOT_TRASHED = MediaItem.status != Status.TRASHED
+ORDERS = ("upload", "taken")
 
 
-def _library(favourites: bool) -> tuple[GlobalSecondaryIndex, str]:
-    """The gallery's index and its partition key's name: favourites come from their sparse index."""
-    if favourites:
-        return MediaItem.by_favourite, "favourite_owner"
-    return MediaItem.by_owner, "owner_id"
+@dataclass(frozen=True)
+class _Library:
+    index: GlobalSecondaryIndex
+    hash_name: str
+    range_name: str
 
 
-def library_page(*, owner_id: str, cursor: str | None, favourites: bool = False) -> Page:
-    """The owner's items out of the trash (only favourites, if asked), newest first.
+def _library(favourites: bool, order: str) -> _Library:
+    if favourites:  # the sparse by-favourite index has one order: by upload
+        return _Library(MediaItem.by_favourite, "favourite_owner", "created_at")
+    if order == "taken":
+        return _Library(MediaItem.by_shot, "owner_id", "shot_at")
+    return _Library(MediaItem.by_owner, "owner_id", "created_at")
 
-    A filter, so pages stay full: one Query per page, plus one per MEDIA_PAGE_SIZE trashed items it passes over."""
-    index, hash_name = _library(favourites)
-    return _page(index, hash_name, owner_id, cursor, filter_condition=NOT_TRASHED)
+
+def library_page(*, owner_id: str, cursor: str | None, favourites: bool = False, order: str = "upload") -> Page:
+    """The owner's items out of the trash (only favourites, if asked), newest first by upload or date taken."""
+    library = _library(favourites, order)
+    return _page(
+        library.index, library.hash_name, owner_id, cursor, range_name=library.range_name, filter_condition=NOT_TRASHED
+    )
 
 
 def trash_page(*, owner_id: str, cursor: str | None) -> Page:
@@ -118,28 +129,33 @@ class GalleryPage:
 
 
 def gallery_page(
-    *, owner_id: str, cursor: str | None = None, before: str | None = None, favourites: bool = False
+    *,
+    owner_id: str,
+    cursor: str | None = None,
+    before: str | None = None,
+    favourites: bool = False,
+    order: str = "upload",
 ) -> GalleryPage:
     """A page of the owner's items, newest first: the first, the one below `cursor`, or the one above `before`.
 
     Paging back up is a Query the other way (ScanIndexForward) from the first item of the page below, so no cursor
     history is kept: one more item than a page says whether there is anything above it; if not, the page above is
     the first page (full, even when fewer items than a page lay between)."""
+    library = _library(favourites, order)
     if before:
-        items = _newer_items(owner_id, before, favourites)
+        items = _newer_items(owner_id, before, library)
         if items is not None:
-            return GalleryPage(items, older=item_cursor(items[-1], favourites), newer=item_cursor(items[0], favourites))
+            return GalleryPage(items, older=_cursor(items[-1], library), newer=_cursor(items[0], library))
         cursor = None
-    items, older = library_page(owner_id=owner_id, cursor=cursor, favourites=favourites)
-    return GalleryPage(items, older=older, newer=item_cursor(items[0], favourites) if cursor and items else None)
+    items, older = library_page(owner_id=owner_id, cursor=cursor, favourites=favourites, order=order)
+    return GalleryPage(items, older=older, newer=_cursor(items[0], library) if cursor and items else None)
 
 
-def _newer_items(owner_id: str, before: str, favourites: bool) -> list[MediaItem] | None:
+def _newer_items(owner_id: str, before: str, library: _Library) -> list[MediaItem] | None:
     """The page just above `before`, newest first; None when that is the first page."""
-    index, hash_name = _library(favourites)
-    start = decode_cursor(before, expected={hash_name: owner_id})
+    start = decode_cursor(before, expected={library.hash_name: owner_id}, range_name=library.range_name)
     size = settings.MEDIA_PAGE_SIZE
-    results = index.query(
+    results = library.index.query(
         owner_id,
         scan_index_forward=True,
         limit=size + 1,
@@ -151,16 +167,42 @@ def _newer_items(owner_id: str, before: str, favourites: bool) -> list[MediaItem
     return items[:size][::-1] if len(items) > size else None
 
 
-def item_cursor(item: MediaItem, favourites: bool = False) -> str | None:
-    """The gallery index's key of an item (by-owner, or by-favourite), as a cursor: paging starts next to it."""
-    _, hash_name = _library(favourites)
+def item_cursor(item: MediaItem, order: str = "upload", *, favourites: bool = False) -> str | None:
+    """The gallery index's key of an item (by-owner, by-shot or by-favourite), as a cursor: paging starts next to it."""
+    return _cursor(item, _library(favourites, order))
+
+
+def _cursor(item: MediaItem, library: _Library) -> str | None:
+    moment = getattr(item, library.range_name)
     return encode_cursor(
         {
             "id": {"S": item.id},
-            "created_at": {"S": MediaItem.created_at.serialize(item.created_at)},
-            hash_name: {"S": item.owner_id},
+            library.range_name: {"S": MediaItem.created_at.serialize(moment)},
+            library.hash_name: {"S": item.owner_id},
         }
     )
+
+
+@dataclass(frozen=True)
+class Month:
+    """A month heading and the cards under it."""
+
+    start: datetime  # the first of the month
+    cards: list
+
+
+def by_month(cards: list[dict], order: str) -> list[Month]:
+    """Cards grouped under the month of the date the order sorts by (a page may start or end mid-month: its heading
+    then repeats on the next page, as in any photo library)."""
+    months: list[Month] = []
+    for card in cards:
+        item = card["item"]
+        moment = item.sort_date if order == "taken" else item.created_at
+        start = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        if not months or months[-1].start != start:
+            months.append(Month(start, []))
+        months[-1].cards.append(card)
+    return months
 
 
 def neighbours(item: MediaItem) -> tuple[MediaItem | None, MediaItem | None]:

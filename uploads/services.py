@@ -18,6 +18,7 @@ from pynamodb.exceptions import DoesNotExist
 
 import albums.services
 from mediahub.errors import Conflict, NotFound
+from search import index
 from uploads import arrival, dispatch, lifecycle, multipart, quota, storage
 from uploads.filetypes import allowed_types
 from uploads.models import DELETION_DUE, MediaItem, ShareLink, Status, utcnow
@@ -120,6 +121,7 @@ def _new_item(
         size=size,
         expires_at=PENDING_LIFETIME,
     )
+    item.shot_at = item.created_at  # until processing reads when it was taken
     if delete_after_days:
         item.delete_at = utcnow() + timedelta(days=delete_after_days)
         item.deletion_due = DELETION_DUE
@@ -217,10 +219,13 @@ def requeue_stuck() -> int:
 
 def media_update(*, owner_id: str, media_id: str, name: str, caption: str) -> MediaItem:
     item = get_owned(owner_id=owner_id, media_id=media_id)
+    previous = index.item_terms(item)
     try:
         lifecycle.edit(item, owner_id=owner_id, name=name, caption=caption)
     except lifecycle.Lost:
         raise NotFound("No such media item.") from None
+    if item.processed_at:  # indexed by processing; one not processed yet is indexed with its new words when it is
+        index.reindex(item, previous=previous)
     return item
 
 
@@ -256,6 +261,7 @@ def delete_item(item: MediaItem, *, still: Callable[[MediaItem], bool] | None = 
         for link in ShareLink.by_media.query(item.id):
             batch.delete(link)
     albums.services.forget_media(item)  # issue 13: its album memberships
+    index.unindex(item)  # search rows, before the record: a failure here leaves it deleting, to finish again
     lifecycle.finish_delete(item)
     return True
 

@@ -65,14 +65,25 @@ def media_page(view: Callable) -> Callable:
 @media_page
 def gallery(request: HttpRequest) -> HttpResponse:
     favourites = request.GET.get("favourites") == "1"
+    # Favourites have one order (by upload: their sparse index's); the library is by upload or by date taken.
+    order = "taken" if request.GET.get("sort") == "taken" and not favourites else "upload"
     page = selectors.gallery_page(
         owner_id=owner_id(request),
         cursor=request.GET.get("cursor"),
         before=request.GET.get("before"),
         favourites=favourites,
+        order=order,
     )
     cards = [{"item": item, "renditions": selectors.rendition_urls(item)} for item in page.items]  # all: srcset
-    context = {"cards": cards, "next_cursor": page.older, "newer_cursor": page.newer, "favourites": favourites}
+    context = {
+        "cards": cards,
+        "months": selectors.by_month(cards, order),
+        "next_cursor": page.older,
+        "newer_cursor": page.newer,
+        "favourites": favourites,
+        "order": order,
+        "page_query": "favourites=1&" if favourites else "sort=taken&" if order == "taken" else "",
+    }
     return render(request, "uploads/gallery.html", context)
 
 

@@ -293,3 +293,24 @@ def test_the_check_refuses_what_the_role_may_not_do(recorded):
 def test_no_upload_asks_for_an_object_acl(recorded):
     acls = sorted({(c.operation, c.acl) for c in recorded if c.acl not in (None, "bucket-owner-full-control")})
     assert acls == []
+
+
+# --- No Scan, anywhere (issue 13): every page is a Query, a GetItem or a BatchGetItem -------------------------------
+
+
+def scans(calls: list[Call]) -> list[str]:
+    """The application's DynamoDB Scans among `calls`, with where they went."""
+    return sorted(
+        {f"Scan of {arn}" for c in calls if (c.service, c.operation) == ("dynamodb", "Scan") for _, arn in c.actions}
+    )
+
+
+def test_no_application_call_of_the_whole_session_is_a_scan(recorded):
+    """Runs last (see conftest.py), over every call the application made in the session: pages, API, worker, Lambda."""
+    assert scans(recorded) == []
+
+
+def test_the_scan_check_sees_a_scan():
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/x"
+    assert scans([Call("dynamodb", "Scan", [("dynamodb:Scan", table)], "app", 200)]) == [f"Scan of {table}"]
+    assert scans([Call("dynamodb", "Query", [("dynamodb:Query", table)], "app", 200)]) == []

@@ -139,6 +139,13 @@ def each_page(page, media, tmp_path):
     yield "trash with a selection"
     page.goto("/trash/empty/")
     yield "empty trash confirmation"
+    # --- search (search helper) ---
+    page.goto("/?sort=taken")
+    yield "gallery by date taken"
+    page.goto("/search/?q=sun")
+    yield "search results"
+    page.goto("/search/?q=sun&from=2026-12-02&to=2026-12-01")
+    yield "search refused"
     page.context.clear_cookies()
     page.goto(media["share"])
     yield "share page"
@@ -161,7 +168,7 @@ def test_axe_finds_nothing_on_any_page_kind(page, media, tmp_path, scheme):
         found[name] = axe_violations(page)
         if page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"):
             too_wide.append(name)  # on a desktop's 1280 px too, nothing is wider than the window
-    assert len(found) == 29
+    assert len(found) == 32
     assert too_wide == []
     failing = {name: v for name, v in found.items() if v}
     assert not failing, "\n".join(f"{name}: {line}" for name, lines in failing.items() for line in lines)

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("mediahub", "uploads", "profiles", "albums", "exports")
+PACKAGES = ("mediahub", "uploads", "profiles", "albums", "exports", "search")
 HTTP_LAYER = {
     "mediahub.api",
     "uploads.api",
@@ -17,6 +17,8 @@ HTTP_LAYER = {
     "albums.views",
     "exports.api",
     "exports.views",
+    "search.api",
+    "search.views",
 }
 # Modules that are adapters of the HTTP layer themselves and may use its helpers.
 HTTP_ADAPTERS = ("urls", "admin", "openapi", "middleware")

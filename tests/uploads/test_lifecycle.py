@@ -83,6 +83,9 @@ PERFORM: dict[str, Callable[[MediaItem, str], object]] = {
     # A processing run that started from `uploaded` finishes while the item is in the trash.
     "process_in_trash": lambda item, read: lifecycle.finish(item, TRASHED_FROM, []),
     "favourite": lambda item, read: lifecycle.favourite(item, owner_id=OWNER, on=True),
+    "date": lambda item, read: (
+        lifecycle.date(item, shot_at=item.created_at, camera=None) or (_ for _ in ()).throw(lifecycle.Lost(item.id))
+    ),
 }
 
 
@@ -94,7 +97,7 @@ def _finish_delete(item: MediaItem) -> None:
 
 def expected_to_succeed(transition: machines.Transition, read: str, actual: str) -> bool:
     """What the row's condition says for a caller that read `read` while the record is in `actual`."""
-    if transition.name in ("edit", "favourite"):
+    if transition.name in ("edit", "favourite", "date"):
         return actual != Status.DELETING
     if transition.name == "count_download":
         return actual in transition.source
