@@ -34,7 +34,11 @@ def test_by_date_taken_pages_newer_and_older_with_one_query_each(alice_client, a
     items = [fake_item(owner, n, name=f"p{n}", shot_at=moment) for n, moment in enumerate(taken)]
     start = len(local_aws.recorder.calls)
     first = alice_client.get("/?sort=taken").content.decode()
-    assert dynamo_calls(local_aws, start).count("Query") == 1
+    # One Query for the page; the other is the selection toolbar's list of albums (one Query on its own table).
+    assert dynamo_calls(local_aws, start).count("Query") == 2
+    queried = [str(c.actions) for c in local_aws.recorder.calls[start:] if c.operation == "Query"]
+    assert sum("media/index/by-shot" in actions for actions in queried) == 1
+    assert sum("albums/index/by-owner" in actions for actions in queried) == 1
     assert card_ids(first) == [items[0].id, items[1].id]
     assert months(first) == ["December 2026", "November 2026"]
     older = re.search(r'href="\?sort=taken&amp;cursor=([^"]+)" data-testid="next-page"', first)[1]
