@@ -242,6 +242,25 @@ def test_a_file_in_parts_survives_a_reload_sends_under_a_quarter_again_and_becom
         time.sleep(0.5)
 
 
+# Golden Retriever saves the queue (IndexedDB "uppy-blobs", store "metadata", one JSON record) at most every
+# 500 ms: whether that record holds `count` files started.
+SAVED_AS_STARTED = """async (count) => {
+  const db = await new Promise((ok, fail) => {
+    const open = indexedDB.open("uppy-blobs");
+    open.onsuccess = () => ok(open.result);
+    open.onerror = () => fail(open.error);
+  });
+  if (!db.objectStoreNames.contains("metadata")) return false;
+  const records = await new Promise((ok) => {
+    const all = db.transaction(["metadata"]).objectStore("metadata").getAll();
+    all.onsuccess = () => ok(all.result);
+  });
+  db.close();
+  return records.some((r) => Object.values(JSON.parse(r.metadata).files || {})
+    .filter((f) => f.progress && f.progress.uploadStarted).length === count);
+}"""
+
+
 def test_small_files_cut_off_by_a_reload_come_back_whole_and_finish_by_themselves(
     upload_page, alice, local_aws, tmp_path
 ):
@@ -260,6 +279,9 @@ def test_small_files_cut_off_by_a_reload_come_back_whole_and_finish_by_themselve
         assert time.monotonic() < deadline, f"{len(held)} of 2 uploads started"
         page.wait_for_timeout(100)
     page.unroute(f"{local_aws.endpoint}/**")
+    # A reload before the queue is saved brings the files back as not yet started ("Waiting…", the Upload button
+    # to press again): reload once both are saved as started.
+    page.wait_for_function(SAVED_AS_STARTED, arg=2)
     created = {item.id for item in items_of(alice)}
     assert len(created) == 2 and {item.status for item in items_of(alice)} == {Status.PENDING}
 
