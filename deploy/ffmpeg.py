@@ -92,6 +92,9 @@ CONFIGURE = (
     f"--enable-filter={','.join(FILTERS)}",
     f"--enable-protocol={','.join(PROTOCOLS)}",
 )
+# glibc functions whose default version is newer than Lambda's glibc (2.34) where this builds (Debian 12: 2.36),
+# bound to their older version instead (auditwheel refuses the wheel otherwise, and Lambda could not load it).
+OLDER_SYMBOLS = {"hypot": "GLIBC_2.2.5"}  # glibc 2.35 made a new hypot the default
 # dav1d as a shared library, without its command-line tool and tests.
 DAV1D_OPTIONS = ("--buildtype=release", "--default-library=shared", "-Denable_tools=false", "-Denable_tests=false")
 
@@ -103,7 +106,8 @@ def _digest(*parts: str) -> str:
 def ffmpeg_key() -> str:
     """FFmpeg's (and dav1d's) build identity: their folder's name, so a change to them rebuilds everything."""
     compiler = subprocess.run(["cc", "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
-    return _digest(FFMPEG_SHA256, DAV1D_SHA256, compiler, *BUILD_TOOLS, *CONFIGURE, *DAV1D_OPTIONS)
+    older = [f"{name}@{version}" for name, version in sorted(OLDER_SYMBOLS.items())]
+    return _digest(FFMPEG_SHA256, DAV1D_SHA256, compiler, *BUILD_TOOLS, *CONFIGURE, *DAV1D_OPTIONS, *older)
 
 
 def pyav_key() -> str:
@@ -176,7 +180,10 @@ def build_ffmpeg(prefix: Path) -> None:
     shared)."""
     source = unpack("ffmpeg", FFMPEG_VERSION, FFMPEG_SHA256, prefix.parent)
     env = {**os.environ, "PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}
-    build.run(["./configure", f"--prefix={prefix}", *CONFIGURE], cwd=source, env=env)
+    header = prefix.parent / "older-symbols.h"  # included first in every C file
+    header.write_text("".join(f'__asm__(".symver {n},{n}@{v}");\n' for n, v in sorted(OLDER_SYMBOLS.items())))
+    configure = ["./configure", f"--prefix={prefix}", *CONFIGURE, f"--extra-cflags=-include {header}"]
+    build.run(configure, cwd=source, env=env)
     build.run(["nice", "make", f"-j{os.cpu_count() or 1}"], cwd=source)
     build.run(["make", "install"], cwd=source)
     shutil.rmtree(source)
@@ -240,8 +247,10 @@ def wheel() -> Path:
     if not (prefix / "complete").exists():  # a finished FFmpeg is kept should PyAV's build fail
         if not shutil.which("nasm"):
             raise SystemExit("The x86 assembly of FFmpeg and dav1d needs nasm: apt-get install nasm")
-        shutil.rmtree(prefix, ignore_errors=True)
-        build_dav1d(venv, prefix)
+        if not (prefix / "dav1d-complete").exists():  # and a finished dav1d should FFmpeg's fail
+            shutil.rmtree(prefix, ignore_errors=True)
+            build_dav1d(venv, prefix)
+            (prefix / "dav1d-complete").touch()
         build_ffmpeg(prefix)
         (prefix / "complete").touch()
     final = folder / f"wheel-{pyav_key()}"
