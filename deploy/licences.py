@@ -31,15 +31,17 @@ GPL_LIBRARIES = re.compile(
 )
 GPL_CONFIGURE = re.compile(r"--enable-(gpl|nonfree|libx264|libx265|libxvid|libfdk-aac|libpostproc|postproc)\b")
 
+# Only a PyAV under the folder counts: the interpreter's own site-packages may hold another.
 FFMPEG_META = r"""
-import json, sys
+import json, os, sys
 sys.path.insert(0, sys.argv[1])
 try:
     import av._core
 except ImportError:
     print("null")
 else:
-    print(json.dumps(av._core.library_meta))
+    inside = os.path.realpath(av._core.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep)
+    print(json.dumps(av._core.library_meta if inside else None))
 """
 
 
@@ -76,6 +78,8 @@ def ffmpeg_problems(root: Path, python: str) -> list[str]:
         [python, "-I", "-c", FFMPEG_META, str(root)], capture_output=True, text=True, check=True, env=env
     ).stdout
     meta = json.loads(output)
+    if meta is None and (root / "av").is_dir():
+        return [f"{root / 'av'}: PyAV does not import from here, so its FFmpeg's licence is unknown"]
     problems = []
     for library, facts in sorted((meta or {}).items()):
         licence = facts["license"]
