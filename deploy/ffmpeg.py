@@ -5,10 +5,11 @@
 PyPI's PyAV wheel links its FFmpeg to libx264 and libx265 (GPL): they load with libavcodec, so they would ship
 (docs/deploy.md#licences). This builds, under .data/lgpl/:
 
-1. FFmpeg from Debian's copy of the release tarball (SHA-256 pinned), as shared libraries, with no --enable-gpl,
-   --enable-version3 or --enable-nonfree (so LGPL-2.1-or-later), no external library but zlib, no encoders, no
-   muxers, no network, no devices: only what uploads/video.py reads (the MP4/QuickTime and Matroska/WebM
-   demuxers, the DECODERS below, their parsers, swscale for the poster frame).
+1. dav1d (AV1), then FFmpeg, each from Debian's copy of its release tarball (SHA-256 pinned), as shared
+   libraries: FFmpeg with no --enable-gpl, --enable-version3 or --enable-nonfree (so LGPL-2.1-or-later), no
+   external library but dav1d and zlib, no encoders, no muxers, no network, no devices: only what uploads/video.py
+   reads (the MP4/QuickTime and Matroska/WebM demuxers, the DECODERS below, their parsers, swscale for the poster
+   frame), and with OLDER_SYMBOLS bound to versions Lambda's glibc has.
 2. PyAV's sdist (pinned by hash) against it, by the runtime's Python in a build virtualenv of its own (Cython,
    auditwheel), then `auditwheel repair`: the FFmpeg libraries go into the wheel's av.libs/ as PyPI's do, and the
    wheel is checked loadable on Lambda's glibc (manylinux_2_34).
