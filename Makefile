@@ -78,10 +78,12 @@ bench: install
 # deploy and update ship that zip (-z), never a package Zappa would build from the working tree. Given a zip,
 # Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy). The zip goes
 # through the stage's code bucket (deploy.upload prints its s3:// address): a local zip's bytes would go in the
-# Lambda API call, which Lambda refuses above 50 MB.
+# Lambda API call, which Lambda refuses above 50 MB. The package's PyAV is built from source against an LGPL
+# FFmpeg (deploy.ffmpeg, cached under .data/lgpl/): its x86 assembly needs nasm, from Debian's packages.
 .PHONY: package deploy update
 STAGE ?= production
 package: install assets
+	@command -v nasm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nasm; }
 	$(PY) -m deploy.build $(STAGE)
 
 deploy update: package

@@ -319,8 +319,9 @@ def report(
         f"(`deploy.build`), {mib(stripped)} less unzipped than the wheels install them; each is imported after. "
         "Largest parts (zipped / unzipped): "
         + ", ".join(f"{name} {mib(z)} / {mib(u)}" for name, z, u in size["largest"])
-        + " (av and av.libs: PyAV and its FFmpeg with every codec library it links, encoders included; "
-        "pypdfium2_raw: PDFium; pi_heif.libs: libheif and libde265). "
+        + " (av and av.libs: PyAV built against our LGPL FFmpeg, decoders only, and dav1d, by `deploy.ffmpeg`; "
+        "pypdfium2_raw: PDFium; pi_heif.libs: libheif and libde265). No GPL or non-free native code "
+        "(`deploy.licences` checks the zip). "
         "Left out (the exclude list in zappa_settings.json): boto3, botocore and s3transfer (the runtime has "
         "them), Zappa's command-line dependencies, Celery's interactive shell (prompt_toolkit, wcwidth), the Redis "
         "client (Lambda mode uses no broker), Django's translations other than English and the contrib apps the "

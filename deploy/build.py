@@ -4,7 +4,8 @@
 
 1. A new virtualenv (.data/package-venv) made by the Python of the stage's runtime (python3.12: Lambda's
    python3.12 runs on Amazon Linux 2023), holding only requirements.txt, from wheels (`--only-binary :all:`),
-   each checked to run on Amazon Linux 2023's glibc (2.34). Their compiled modules are stripped of the symbol
+   PyAV's our own (deploy.ffmpeg: against an LGPL FFmpeg that only decodes, where PyPI's links GPL encoders), each
+   checked to run on Amazon Linux 2023's glibc (2.34). Their compiled modules are stripped of the symbol
    tables Lambda never reads (a third of the package's unzipped size, see docs/benchmarks.md#package), then every
    one is imported by that Python, so a module the stripping broke fails the build, not a cold start.
 2. A clean copy of the project (.data/package-src): the working tree without what Zappa excludes and without any
@@ -18,7 +19,8 @@
 5. `zappa package <stage> -o .data/package/mediahub-<stage>.zip`, in the copy, with that virtualenv as
    VIRTUAL_ENV. No AWS credentials are needed (Zappa loads none for `package`).
 6. The zip checked by the runtime's Python: every .pyc in it is hash-based, of that Python, and of the source
-   next to it (`python -m deploy.build --check <zip>` runs only this).
+   next to it (`python -m deploy.build --check <zip>` runs only this); and it ships no GPL or non-free native
+   code (deploy.licences).
 
 Set PACKAGE_PYTHON to choose the interpreter; otherwise python3.X on PATH or under ~/.pyenv/versions is used.
 """
@@ -35,6 +37,8 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+from deploy import ffmpeg, licences
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".data" / "package-venv"
@@ -207,12 +211,14 @@ def check(archive: Path) -> None:
 def build(stage: str = "production") -> Path:
     version = runtime(stage).removeprefix("python")
     python = find_python(version)
+    pyav = ffmpeg.wheel()  # first: it takes minutes the first time, and may fail on a missing build tool
     if VENV.exists():
         shutil.rmtree(VENV)
     run([python, "-m", "venv", str(VENV)])
     venv_python = str(VENV / "bin" / "python")
     pip = [venv_python, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-    run([*pip, "install", "--prefer-binary", "-r", str(ROOT / "requirements.txt")])
+    # The local wheel satisfies requirements.txt's av==X, so pip takes it and never PyPI's.
+    run([*pip, "install", "--prefer-binary", str(pyav), "-r", str(ROOT / "requirements.txt")])
     check_wheels(VENV)
     strip_native(VENV)
     import_native(VENV)
@@ -229,6 +235,7 @@ def build(stage: str = "production") -> Path:
     run([str(VENV / "bin" / "zappa"), "package", stage, "-o", str(output)], cwd=SOURCE, env=env)
     # Checked by the runtime's Python: a .pyc's magic number and source hash are that Python's.
     run([venv_python, "-m", "deploy.build", "--check", str(output)], cwd=ROOT, env=env)
+    licences.check(output, venv_python)
     return output
 
 

@@ -136,7 +136,8 @@ def _duration(container: av.container.InputContainer, video) -> float | None:
 
 
 def _codec(stream) -> str | None:
-    return stream.codec_context.name if stream is not None else None
+    # The codec, not the decoder that reads it: FFmpeg decodes AV1 with libdav1d, and browsers play "av1".
+    return stream.codec_context.codec.canonical_name if stream is not None else None
 
 
 def _rate(rate: Fraction | None) -> float | None:

@@ -27,8 +27,9 @@ def close_to(colour: tuple[int, int, int], expected: tuple[int, int, int]) -> bo
         (media.video(audio=True), "video/mp4", ("h264", "aac")),
         (media.video("libvpx", "webm", audio=True), "video/webm", ("vp8", "opus")),
         (media.video("mpeg4", "mov"), "video/quicktime", ("mpeg4", None)),
+        (media.video("libsvtav1", "mp4"), "video/mp4", ("av1", None)),  # decoded by libdav1d: named by its codec
     ],
-    ids=["mp4-h264-aac", "webm-vp8-opus", "quicktime-mpeg4"],
+    ids=["mp4-h264-aac", "webm-vp8-opus", "quicktime-mpeg4", "mp4-av1"],
 )
 def test_a_video_has_its_facts_and_a_poster_from_a_little_way_in(data, content_type, codecs):
     result = probe(data, content_type)
