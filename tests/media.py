@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 
 import av
@@ -29,7 +32,7 @@ def video(
 ) -> bytes:
     """A clip whose first frame is black and the rest LATER; `rotation` in the container's display matrix."""
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
+    with _scheduling_kept(), av.open(buffer, "w", format=container) as out:
         streams = [_video_stream(out, codec, size, fps, rotation, gop) for _ in range(video_streams)]
         sound = out.add_stream("libopus" if container == "webm" else "aac", rate=48000) if audio else None
         for index in range(round(seconds * fps)):
@@ -41,6 +44,19 @@ def video(
         for stream in streams:
             out.mux(stream.encode())
     return buffer.getvalue()
+
+
+@contextmanager
+def _scheduling_kept() -> Iterator[None]:
+    """SVT-AV1's encoder, run as root, switches the thread that opens it to real-time scheduling (SCHED_FIFO,
+    priority 99) and never back. Everything the test process starts afterwards (the Celery worker, Chromium and
+    Playwright's driver) inherits it, and two such processes busy on two cores starve the rest of the machine: a run
+    of the suite hung for minutes. The thread is put back as it was."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        os.sched_setscheduler(0, policy, param)
 
 
 def _frame(size: tuple[int, int], *, later: bool) -> Image.Image:
