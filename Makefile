@@ -67,8 +67,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: install assets browser services lint
-	$(VENV)/bin/pytest
+# The suite runs in parallel processes (pytest-xdist), one per core up to four: each has its own local AWS, Celery
+# worker, browser and test database (tests/conftest.py). `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
+test: install assets browser services nasm lint
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --maxprocesses 4
 
 bench: install
 	$(PY) bench/run.py
@@ -79,11 +82,14 @@ bench: install
 # Zappa skips its role management, so deploy.role first creates or updates the role (attach_policy). The zip goes
 # through the stage's code bucket (deploy.upload prints its s3:// address): a local zip's bytes would go in the
 # Lambda API call, which Lambda refuses above 50 MB. The package's PyAV is built from source against an LGPL
-# FFmpeg (deploy.ffmpeg, cached under .data/lgpl/): its x86 assembly needs nasm, from Debian's packages.
-.PHONY: package deploy update
+# FFmpeg (deploy.ffmpeg, cached under ~/.cache/mediahub/lgpl/): its x86 assembly needs nasm, from Debian's packages. The test
+# of the built package (tests/deploy/test_build.py) builds one when none was built yet, so `make test` needs it too.
+.PHONY: package deploy update nasm
 STAGE ?= production
-package: install assets
+nasm:
 	@command -v nasm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nasm; }
+
+package: install assets nasm
 	$(PY) -m deploy.build $(STAGE)
 
 deploy update: package

@@ -3,7 +3,7 @@
     .venv/bin/python -m deploy.ffmpeg       # prints the wheel's path; deploy.build (`make package`) calls wheel()
 
 PyPI's PyAV wheel links its FFmpeg to libx264 and libx265 (GPL): they load with libavcodec, so they would ship
-(docs/deploy.md#licences). This builds, under .data/lgpl/:
+(docs/deploy.md#licences). This builds, under ~/.cache/mediahub/lgpl/ (WORK below):
 
 1. dav1d (AV1), then FFmpeg, each from Debian's copy of its release tarball (SHA-256 pinned), as shared
    libraries: FFmpeg with no --enable-gpl, --enable-version3 or --enable-nonfree (so LGPL-2.1-or-later), no
@@ -32,7 +32,10 @@ from pathlib import Path
 
 from deploy import build  # deploy.build imports this module: its functions are looked up when called
 
-WORK = Path(__file__).resolve().parent.parent / ".data" / "lgpl"
+# Outside the checkout, as pip and npm keep their caches: every clone on a machine (CI clones afresh each run)
+# reuses one build instead of compiling for minutes. MEDIAHUB_BUILD_CACHE moves it; deleting it costs a rebuild.
+CACHE = Path(os.environ.get("MEDIAHUB_BUILD_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
+WORK = CACHE / "mediahub" / "lgpl"
 PYTHON_VERSION = "3.12"  # the Lambda runtime's (zappa_settings.json); deploy.build checks the venv's is the same
 FFMPEG_VERSION = "8.1.2"  # PyAV 18.x supports FFmpeg 8.x; PyPI's 18.1.0 wheel has 8.1
 FFMPEG_SHA256 = "464beb5e7bf0c311e68b45ae2f04e9cc2af88851abb4082231742a74d97b524c"

@@ -47,7 +47,7 @@ class LocalAws:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def local_aws() -> Iterator[LocalAws]:
+def local_aws(pytestconfig: pytest.Config) -> Iterator[LocalAws]:
     """moto's server on a free loopback port, bootstrapped by our own `bootstrap` command."""
     server = start_server("127.0.0.1", 0)
     # --- deploy hook: record every call this server serves, for the IAM policy check (tests/deploy/test_iam.py) ---
@@ -68,8 +68,69 @@ def local_aws() -> Iterator[LocalAws]:
     aws._client.cache_clear()
     call_command("bootstrap", stdout=open(os.devnull, "w"))  # noqa: SIM115
     yield LocalAws(endpoint=env["AWS_ENDPOINT_URL"], env=env, recorder=recorder)
+    _check_every_call(pytestconfig, recorder)  # while this session's names are still the settings'
     overrides.disable()
     server.stop()
+
+
+# --- The IAM check over the whole run (tests/deploy/iam_check.py) ----------------------------------------------
+# test_iam.py judges the calls its own process made before it. Each process also judges all of its calls once its
+# last test is done; under pytest-xdist a worker hands its findings, and what its calls used, to the controller,
+# which fails the run on any finding and, when test_iam.py asked for it, on a grant no worker's calls used.
+IAM_PROBLEMS = pytest.StashKey[list[str]]()
+IAM_USED = pytest.StashKey[dict[str, set[tuple[str, str]]]]()
+IAM_UNUSED_WANTED = pytest.StashKey[bool]()
+UNUSED_TEST = "tests/deploy/test_iam.py::test_the_role_allows_nothing_the_code_does_not_use"
+
+
+def _check_every_call(config: pytest.Config, recorder) -> None:
+    from tests.deploy.iam_check import STAGES, used_pairs, whole_session_problems
+
+    calls = recorder.app_calls()
+    problems = whole_session_problems(calls)
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["iam_problems"] = problems
+        config.workeroutput["iam_used"] = {stage: sorted(used_pairs(calls, stage)) for stage in STAGES}
+    else:
+        config.stash[IAM_PROBLEMS] = problems
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist's controller: a worker is done, with its findings and what its calls used."""
+    output = getattr(node, "workeroutput", {})
+    found = node.config.stash.setdefault(IAM_PROBLEMS, [])
+    found += [f"{node.gateway.id}: {line}" for line in output.get("iam_problems", [])]
+    used = node.config.stash.setdefault(IAM_USED, {})
+    for stage, pairs in output.get("iam_used", {}).items():
+        used.setdefault(stage, set()).update(map(tuple, pairs))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid.startswith(UNUSED_TEST) and report.skipped and hasattr(report, "node"):
+        report.node.config.stash[IAM_UNUSED_WANTED] = True  # the controller's report of a worker's skip
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if config.stash.get(IAM_UNUSED_WANTED, False):
+        from tests.deploy.iam_check import unused_grants
+
+        used = config.stash.get(IAM_USED, {})
+        unused = [
+            f"{stage}: granted, never used: {line}"
+            for stage in sorted(used)
+            for line in unused_grants(used[stage], stage)
+        ]
+        config.stash.setdefault(IAM_PROBLEMS, []).extend(unused)
+    if config.stash.get(IAM_PROBLEMS, []):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if problems := config.stash.get(IAM_PROBLEMS, []):
+        terminalreporter.section("AWS calls of the whole run that the IAM check refuses", red=True)
+        terminalreporter.line("\n".join(problems))
 
 
 @pytest.fixture(autouse=True)
