@@ -27,15 +27,9 @@
   }
 
   // Said to screen readers, which do not see a bar move: one polite status line.
-  let announcer = null;
   function announce(text) {
-    if (!announcer) {
-      announcer = document.createElement("p");
-      announcer.className = "visually-hidden";
-      announcer.setAttribute("role", "status");
-      (document.querySelector("main") || document.body).append(announcer);
-    }
-    announcer.textContent = text;
+    const announcer = document.getElementById("announcer");  // templates/base.html
+    if (announcer) announcer.textContent = text;
   }
 
   function show(el, job) {

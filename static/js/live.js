@@ -90,15 +90,9 @@
   });
 
   // Said to screen readers, which do not see a picture appear: one polite status line in the page's main region.
-  let announcer = null;
   function announce(text) {
-    if (!announcer) {
-      announcer = document.createElement("p");
-      announcer.className = "visually-hidden";
-      announcer.setAttribute("role", "status");
-      (document.querySelector("main") || document.body).append(announcer);
-    }
-    announcer.textContent = text;
+    const announcer = document.getElementById("announcer");  // templates/base.html
+    if (announcer) announcer.textContent = text;
   }
 
   // The pages' own items: an element with data-live-id holds a preview slot, a status badge and room for a reason.

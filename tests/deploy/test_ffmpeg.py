@@ -52,8 +52,8 @@ VIDEOS = {  # name: (the file, its sniffed type, the codecs it must report)
     "webm-vp9": (lambda: media.video("libvpx-vp9", "webm"), "video/webm", ("vp9", None)),
     "quicktime-mpeg4": (lambda: media.video("mpeg4", "mov"), "video/quicktime", ("mpeg4", None)),
     "mp4-h264-turned": (lambda: media.video(rotation=90), "video/mp4", ("h264", None)),
-    # FFmpeg names dav1d's decoder, so the codec, libdav1d (as in PyPI's wheel, which has dav1d too).
-    "mp4-av1": (lambda: media.video("libsvtav1"), "video/mp4", ("libdav1d", None)),
+    # Decoded by dav1d, as with PyPI's wheel, and named by its codec (uploads/video.py), as browsers name it.
+    "mp4-av1": (lambda: media.video("libsvtav1"), "video/mp4", ("av1", None)),
 }
 
 

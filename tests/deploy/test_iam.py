@@ -42,6 +42,9 @@ from tests.deploy.recording import ACCOUNT, Call
 from tests.deploy.test_zappa_settings import s3_event
 from tests.images import camera_jpeg
 
+# The representative flow signs people in: the test database must exist even when this module runs alone.
+pytestmark = pytest.mark.django_db
+
 # The operations without which the check would prove little: if one is missing the recorder is broken.
 REQUIRED = {
     ("s3", "PostObject"),
@@ -150,6 +153,9 @@ def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> N
     # Staff pages: media by status, profiles in one BatchGet.
     assert staff_client.get(reverse("admin-media-list") + "?status=ready").status_code == 200
     assert staff_client.get(reverse("admin-profile-list")).status_code == 200
+    # An album: the item added to it (a transaction: the membership, and a condition on the item).
+    album = post_json(client, "/api/albums/", {"name": "IAM"}).json()
+    assert post_json(client, f"/api/albums/{album['id']}/items", {"ids": [item_id]}).status_code == 200
     # Delete an item, then the whole account's data.
     assert client.delete(f"/api/media/{item_id}").status_code == 204
     profile_services.delete_account_data(owner)
@@ -169,7 +175,7 @@ def representative_flow(client, user, staff_client, local_aws, monkeypatch) -> N
 
 
 @pytest.fixture(scope="module")
-def recorded(local_aws, django_db_blocker):
+def recorded(local_aws, django_db_setup, django_db_blocker):
     """Every application call of the session, after this module's own representative flow."""
     from django.contrib.auth.models import User
     from django.test import Client
