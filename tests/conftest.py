@@ -129,7 +129,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     if problems := config.stash.get(IAM_PROBLEMS, []):
-        terminalreporter.section("AWS calls of the whole run that the IAM check refuses", red=True)
+        terminalreporter.section("The IAM check over every AWS call of the run", red=True)
         terminalreporter.line("\n".join(problems))
 
 
