@@ -1,9 +1,10 @@
 """The IAM check itself: the application's recorded AWS calls (tests/deploy/recording.py) against each stage's
 role (deploy/iam/<stage>.json), with this session's resource names read as the stage's.
 
-test_iam.py runs these on the calls of its own process; under pytest-xdist each worker process also runs
-`whole_session_problems()` on everything it recorded, once its last test is done, and the controller fails the
-run on any problem (tests/conftest.py), since no one test can see the calls of the other workers.
+test_iam.py runs these on the calls its process made before it. Every process also runs `whole_session_problems()`
+on everything it recorded once its last test is done (tests/conftest.py); under pytest-xdist the workers hand that,
+and what their calls used, to the controller, which fails the run on any problem, since no one test can see the
+calls of the other workers.
 """
 
 from __future__ import annotations
