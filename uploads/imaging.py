@@ -21,6 +21,7 @@ from django.conf import settings
 from PIL import ExifTags, Image, ImageCms
 
 from mediahub.stopwatch import Stopwatch
+from uploads import webp
 from uploads.filetypes import SNIFF_BYTES, allowed_types, sniff
 
 # The image types mediahub accepts, as Pillow names their decoders. Only these ever parse a file, so EPS (which
@@ -586,18 +587,22 @@ def _centre_square(size: tuple[int, int]) -> tuple[int, int, int, int]:
 
 
 def _encode(name: str, picture: Image.Image) -> list[Rendition]:
-    # Nothing from the original's metadata is passed to save(), so no EXIF, GPS, XMP or ICC profile is written.
-    # WebP first: Pillow hands libwebp a 4-byte copy of the picture, which it turns into YUV, the largest transient
-    # of all. Made after the JPEG, the JPEG encoder's freed buffers (its coefficients, its output) stay in the heap
-    # beside it without fitting it: 6 MB more at the peak for a 12 MP photo (docs/benchmarks.md, "## Renditions").
-    webp = _rendition(name, "webp", "image/webp", picture, "WEBP", _WEBP_OPTIONS)
-    return [_rendition(name, "jpg", "image/jpeg", _flattened(picture), "JPEG", _JPEG_OPTIONS), webp]
+    # Nothing from the original's metadata is passed to the encoders, so no EXIF, GPS, XMP or ICC profile is written.
+    # WebP first: the YUV copy libwebp encodes from is the largest transient after the picture. Made after the JPEG,
+    # the JPEG encoder's freed buffers (its coefficients, its output) stay in the heap beside it without fitting it
+    # (docs/benchmarks.md, "## Renditions").
+    webp_bytes = webp.encode(picture, **_WEBP_OPTIONS) or _saved(picture, "WEBP", _WEBP_OPTIONS)
+    jpeg_bytes = _saved(_flattened(picture), "JPEG", _JPEG_OPTIONS)
+    return [
+        Rendition(name, "jpg", "image/jpeg", *picture.size, jpeg_bytes),
+        Rendition(name, "webp", "image/webp", *picture.size, webp_bytes),
+    ]
 
 
-def _rendition(name: str, ext: str, content_type: str, picture: Image.Image, fmt: str, options: dict) -> Rendition:
+def _saved(picture: Image.Image, fmt: str, options: dict) -> bytes:
     buffer = io.BytesIO()
     picture.save(buffer, fmt, **options)
-    return Rendition(name, ext, content_type, picture.width, picture.height, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _flattened(picture: Image.Image) -> Image.Image:

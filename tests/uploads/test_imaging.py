@@ -25,6 +25,7 @@ from tests.images import (
     scan_bomb,
     webp_lossless_header,
 )
+from uploads import imaging
 from uploads.imaging import MAX_JPEG_SCANS, BadMedia, ImageResult, Rendition, render
 
 SMALL = {"small": {"size": 200, "crop": False}}
@@ -345,6 +346,16 @@ def test_renditions_are_jpeg_and_webp_with_the_right_content_types():
         im = opened(rendition)
         assert (im.format, im.size) == ({"jpg": "JPEG", "webp": "WEBP"}[rendition.ext], (200, 150))
     assert opened(result.renditions[0]).info.get("progressive")
+
+
+def test_webp_renditions_are_the_same_whether_libwebp_is_reached_directly_or_through_pillow(monkeypatch):
+    source = encoded(photo((1200, 900)), "JPEG").getvalue()
+    direct = render(io.BytesIO(source), renditions=SMALL)
+    monkeypatch.setattr(imaging.webp, "_library", lambda: None)  # another Pillow build: no libwebp to reach
+
+    through_pillow = render(io.BytesIO(source), renditions=SMALL)
+
+    assert only(direct, "small", "webp").data == only(through_pillow, "small", "webp").data
 
 
 def test_large_landscape_gets_a_square_centre_thumb_and_fitted_sizes(settings):
