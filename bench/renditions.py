@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -40,15 +41,20 @@ from django.conf import settings  # noqa: E402
 from images import CAMERA_PHOTOS, PHOTO_SIZES, write_camera_jpeg, write_photo  # noqa: E402
 from PIL import Image, ImageChops, ImageOps, ImageStat  # noqa: E402
 
+from uploads import imaging  # noqa: E402
 from uploads.imaging import render  # noqa: E402
 
 CACHE = ROOT / ".data" / "bench-images"
 BIG_SIZE = (8640, 5760)  # 49.8 megapixels, just under the default MAX_IMAGE_PIXELS
 ROUNDS = 3
-FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR")  # LANCZOS first: it is the reference the others are compared with
+FILTERS = ("LANCZOS", "BICUBIC", "BILINEAR")  # tried for render()'s resize from the decoded picture to the large
 LARGE = 2048
 SPEED_TARGET = 1.2  # render()'s throughput against pyvips', at least
 MEMORY_TARGET = 0.6  # render()'s peak memory against pyvips', per photo, at most
+# Fresh processes per photo and pipeline for the memory figures: pyvips' peak for the same photo varies by up to a
+# third from one process to the next (its worker threads and their allocator arenas), render()'s by under 1 MB, so
+# one run each decides nothing; the medians are compared.
+MEMORY_RUNS = 5
 # libvips' own settings for the same output as render(): JPEG quality 85, progressive (libjpeg then optimises the
 # Huffman tables, as it does for Pillow), 4:2:0; WebP quality 80, method ("effort") 1; no metadata.
 VIPS_JPEG = {"Q": 85, "interlace": True, "keep": "none"}
@@ -70,7 +76,7 @@ def main(argv: list[str]) -> None:
     paths = jpegs(Path(argv[0])) if argv else camera_photos() + generated_photos()
     # First, while this process is small: a child starts with its parent's high-water mark in ru_maxrss.
     rss = {kind: run_peak_rss(kind, big_photo()) for kind in KINDS}
-    photo_rss = [{kind: run_peak_rss(kind, path) for kind in ("ours", "vips")} for path in paths[:5]]
+    photo_rss = [peak_rss_runs(path) for path in paths[:5]]
     others = other_inputs(paths[0]) if not argv else []
     photos = [path.read_bytes() for path in paths]
     specs = settings.MEDIA_RENDITIONS
@@ -80,7 +86,7 @@ def main(argv: list[str]) -> None:
         "others": [(fmt, throughput([path.read_bytes()], specs, with_naive=False)[0]) for fmt, path in others],
         "quality": equivalence(photos, specs),
         "bytes": output_bytes(photos, specs),
-        "filters": filter_choice(photos),
+        "filters": filter_choice(photos, specs),
         "webp": webp_methods(photos),
         "rss": rss,
         "photo_rss": list(zip(paths[:5], photo_rss, strict=True)),
@@ -184,7 +190,7 @@ def reference(data: bytes, specs: dict) -> dict[str, Image.Image]:
 def equivalence(photos: list[bytes], specs: dict) -> dict[str, dict[str, float]]:
     """Per size, PSNR against the reference (LANCZOS from the full photo) of our JPEG, of pyvips' JPEG and of the
     reference's own JPEG (quality 85: what JPEG alone costs), and of ours against pyvips'."""
-    keys = ("ours", "vips", "jpeg", "ours_vips", "mae")
+    keys = ("ours", "vips", "jpeg", "ours_vips", "mae", "ssim_ours", "ssim_vips", "ssim_jpeg")
     scores: dict[str, dict[str, list[float]]] = {name: {key: [] for key in keys} for name in specs}
     for data in photos:
         mine, theirs = ours(data, specs), vips(data, specs)
@@ -192,9 +198,13 @@ def equivalence(photos: list[bytes], specs: dict) -> dict[str, dict[str, float]]
             picture, other = decoded_jpeg(mine[name]["jpg"]), decoded_jpeg(theirs[name]["jpg"])
             wanted = wanted if wanted.size == picture.size else wanted.resize(picture.size, Image.Resampling.LANCZOS)
             other = other if other.size == picture.size else other.resize(picture.size, Image.Resampling.LANCZOS)
+            own_jpeg = decoded_jpeg(encoded(wanted, "JPEG", quality=85))
             scores[name]["ours"].append(psnr(picture, wanted))
             scores[name]["vips"].append(psnr(other, wanted))
-            scores[name]["jpeg"].append(psnr(decoded_jpeg(encoded(wanted, "JPEG", quality=85)), wanted))
+            scores[name]["jpeg"].append(psnr(own_jpeg, wanted))
+            scores[name]["ssim_ours"].append(ssim(picture, wanted))
+            scores[name]["ssim_vips"].append(ssim(other, wanted))
+            scores[name]["ssim_jpeg"].append(ssim(own_jpeg, wanted))
             scores[name]["ours_vips"].append(psnr(picture, other))
             scores[name]["mae"].append(mean_abs_diff(picture, wanted))
     return {name: {key: mean(values) for key, values in by.items()} for name, by in scores.items()}
@@ -218,18 +228,27 @@ def output_bytes(photos: list[bytes], specs: dict) -> dict[str, dict[str, float]
     return {kind: {ext: size / len(photos) for ext, size in by.items()} for kind, by in totals.items()}
 
 
-def filter_choice(photos: list[bytes]) -> dict[str, dict[str, float]]:
-    """The most expensive resize, decoded photo -> large, with each filter: time, and distance from LANCZOS."""
-    found: dict[str, dict[str, list[float]]] = {name: {"ms": [], "psnr": []} for name in FILTERS}
-    for data in photos:
-        full = Image.open(io.BytesIO(data)).convert("RGB")
-        reference = None
-        for name in FILTERS:
-            start = time.process_time()
-            picture = full.resize(fitted(full.size, LARGE), Image.Resampling[name])
-            found[name]["ms"].append((time.process_time() - start) * 1000)
-            reference = reference or picture
-            found[name]["psnr"].append(psnr(picture, reference))
+def filter_choice(photos: list[bytes], specs: dict) -> dict[str, dict[str, float]]:
+    """render() with each filter for its costliest resize, the decoded (DCT-scaled) picture to the large size: CPU
+    time for the whole rendition set, and the large's PSNR and SSIM against the reference."""
+    large = max(specs, key=lambda name: specs[name]["size"])
+    found: dict[str, dict[str, list[float]]] = {name: {"ms": [], "psnr": [], "ssim": []} for name in FILTERS}
+    chosen = imaging._RESAMPLE_DECODED
+    try:
+        for data in photos:
+            wanted = reference(data, specs)[large]
+            for name in FILTERS:
+                imaging._RESAMPLE_DECODED = Image.Resampling[name]
+                start = time.process_time()
+                made = ours(data, specs)
+                found[name]["ms"].append((time.process_time() - start) * 1000)
+                picture = decoded_jpeg(made[large]["jpg"])
+                if wanted.size != picture.size:
+                    wanted = wanted.resize(picture.size, Image.Resampling.LANCZOS)
+                found[name]["psnr"].append(psnr(picture, wanted))
+                found[name]["ssim"].append(ssim(picture, wanted))
+    finally:
+        imaging._RESAMPLE_DECODED = chosen
     return {name: {key: mean(values) for key, values in by.items()} for name, by in found.items()}
 
 
@@ -254,6 +273,15 @@ def run_peak_rss(kind: str, path: Path) -> dict[str, int]:
     return {"start": int(start), "peak": int(peak)}
 
 
+def peak_rss_runs(path: Path) -> dict[str, list[dict[str, int]]]:
+    """MEMORY_RUNS fresh processes for each of render() and pyvips on `path`, alternating."""
+    runs: dict[str, list[dict[str, int]]] = {"ours": [], "vips": []}
+    for _ in range(MEMORY_RUNS):
+        for kind, found in runs.items():
+            found.append(run_peak_rss(kind, path))
+    return runs
+
+
 def peak_rss_kb(kind: str, path: Path) -> str:
     """In the child: ru_maxrss (kB on Linux) after the imports, and after processing the image."""
     start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -264,6 +292,32 @@ def peak_rss_kb(kind: str, path: Path) -> str:
 def psnr(a: Image.Image, b: Image.Image) -> float:
     mse = mean([rms**2 for rms in ImageStat.Stat(ImageChops.difference(a, b)).rms])
     return 10 * math.log10(255**2 / mse) if mse else math.inf
+
+
+def ssim(a: Image.Image, b: Image.Image) -> float:
+    """Mean SSIM of the two pictures' luma (Wang et al. 2004: an 11-tap Gaussian window, sigma 1.5, K1 0.01,
+    K2 0.03); 1 is identical."""
+    import numpy  # here, not at the top: the memory children must not import it, which changes the heap they measure
+
+    x, y = (numpy.asarray(picture.convert("L"), dtype=numpy.float64) for picture in (a, b))
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mean_x, mean_y = gaussian_window(x), gaussian_window(y)
+    var_x = gaussian_window(x * x) - mean_x**2
+    var_y = gaussian_window(y * y) - mean_y**2
+    covariance = gaussian_window(x * y) - mean_x * mean_y
+    index = ((2 * mean_x * mean_y + c1) * (2 * covariance + c2)) / ((mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2))
+    return float(index.mean())
+
+
+def gaussian_window(plane, sigma: float = 1.5, radius: int = 5):
+    """Each point of a numpy `plane`: its Gaussian-weighted neighbourhood mean, where the whole window fits (no
+    padding)."""
+    offsets = range(-radius, radius + 1)
+    taps = [math.exp(-(offset**2) / (2 * sigma**2)) for offset in offsets]
+    taps = [tap / sum(taps) for tap in taps]
+    span = 2 * radius
+    rows = sum(weight * plane[i : plane.shape[0] - span + i] for i, weight in enumerate(taps))
+    return sum(weight * rows[:, i : rows.shape[1] - span + i] for i, weight in enumerate(taps))
 
 
 def mean_abs_diff(a: Image.Image, b: Image.Image) -> float:
@@ -376,8 +430,17 @@ def grown_mb(r: dict[str, int]) -> float:
     return (r["peak"] - r["start"]) / 1024
 
 
+def median_grown_mb(runs: list[dict[str, int]]) -> float:
+    return statistics.median(grown_mb(r) for r in runs)
+
+
+def grown_range(runs: list[dict[str, int]]) -> str:
+    grown = [grown_mb(r) for r in runs]
+    return f"{min(grown):.0f}-{max(grown):.0f}"
+
+
 def targets(speed: float, naive_speed: float, photo_rss: list[tuple[Path, dict]], big: dict) -> list[str]:
-    shares = [grown_mb(r["ours"]) / grown_mb(r["vips"]) for _, r in photo_rss]
+    shares = [median_grown_mb(r["ours"]) / median_grown_mb(r["vips"]) for _, r in photo_rss]
     over = [
         f"{path.name} {share:.0%}" for (path, _), share in zip(photo_rss, shares, strict=True) if share > MEMORY_TARGET
     ]
@@ -387,7 +450,7 @@ def targets(speed: float, naive_speed: float, photo_rss: list[tuple[Path, dict]]
 
     return [
         f"Targets: throughput at least {SPEED_TARGET:g}× pyvips': {speed:.2f}×, {verdict(speed >= SPEED_TARGET)}. "
-        f"Peak memory at most {MEMORY_TARGET:.0%} of pyvips' for each photo (table below): "
+        f"Peak memory at most {MEMORY_TARGET:.0%} of pyvips' for each photo (medians, table below): "
         f"{min(shares):.0%}-{max(shares):.0%}, {verdict(not over)}"
         + (f" (over: {', '.join(over)})." if over else ".")
         + f" Against the naive pipeline: {naive_speed:.2f}× its throughput; the {BIG_SIZE[0]}×{BIG_SIZE[1]} JPEG: "
@@ -417,7 +480,8 @@ def intro(count: int, specs: dict) -> list[str]:
 
 
 def how() -> list[str]:
-    """What render() does to get there, and what was measured and left out (by hand, 2026-12-02, CPU time)."""
+    """What render() does to get there, and what was measured and left out (by hand, 2026-12-02 and 2026-12-03,
+    CPU time)."""
     return [
         "How `render()` gets there. A JPEG decodes at the smallest of 1/8, 1/4, 3/8 and 1/2 that keeps 97% of the "
         "large size (DCT scaling): Pillow's draft() offers no 3/8, but libjpeg-turbo decodes at 3/8 when asked for "
@@ -426,45 +490,55 @@ def how() -> list[str]:
         "most of it, and libjpeg-turbo's 3×3 IDCT has no SIMD: 63 against 67 ms, 81 against 77 ms), but resizing "
         "to 2048 then takes 34 and 39 ms instead of 49 and 60, at the same PSNR, and the decoded picture is 44% "
         "smaller. Any other format is first shrunk by whole factors with reduce() the same way (the 12 MP PNG and "
-        "WebP: 1512×2016 then 1.6% up, instead of BICUBIC from 3024×4032: 15% less time). Resizing runs its two "
-        "passes one by one (the same pixels as resize()), freeing the decoded picture after the first, so it holds "
-        "two pictures at once, not three, and turns the picture upright between them; and the WebP of each size is "
-        "encoded before its JPEG (below).",
+        "WebP: 1512×2016 then 1.6% up, instead of BICUBIC from 3024×4032: 15% less time). From the decoded "
+        "picture to the large size, the costliest resize, the filter is BILINEAR; everywhere else BICUBIC (the "
+        "choices table below). Resizing a decoded picture holds two pictures at once, not three: shrinking its "
+        "height, it is resampled into the result 32 rows at a time (`_banded()`: beside the decoded picture, the "
+        "result is smaller than resize()'s first pass); otherwise its two passes are made one by one (the same "
+        "pixels as resize()), the decoded picture freed after the first and the picture turned upright between "
+        "them. WebP is encoded by libwebp straight from the picture's rows (`uploads/webp.py`, below), the WebP of "
+        "each size before its JPEG.",
         "",
         "Tried and left out: decoding JPEG in YCbCr (draft mode) and encoding the JPEGs from it saves nothing "
         "(libjpeg-turbo's colour conversions are SIMD and cheap: 41 against 39 ms to decode a 12 MP photo at 1/2, "
         "34 against 32 ms to encode the large size) and WebP would then need a conversion back (7-8 ms); libjpeg's "
-        "fast, non-fancy upsampling (Pillow's draft flag) measured no consistent gain (within ±5 ms either way). "
-        "BILINEAR instead of BICUBIC for the large size from the DCT-scaled picture: 4-11% less CPU, 0.2-0.35 dB "
-        "less PSNR on the large and the thumb; kept BICUBIC. Not stretching 2016 px to 2048 (12 MP photos) would "
-        "save 26-30 ms each, but changes the large size the product promises, so it stays.",
+        "fast, non-fancy upsampling (Pillow's draft flag) measured no consistent gain (within ±5 ms either way); "
+        "HAMMING instead of BILINEAR: no faster than BICUBIC. Not stretching 2016 px to 2048 (12 MP photos) "
+        "would save 26-30 ms and 12 MB each, but changes the large size the product promises (its long side is "
+        "2048), so it stays. Handing libwebp packed RGB, as libvips does, instead of the picture's 4-byte rows: "
+        "its import takes 9.4 against 11.7 ms for the large, but Pillow's copy to packed RGB costs 7.4 ms and "
+        "9.4 MB.",
         "",
         "Where the memory goes, at the peak (the file itself, 4-12 MB, is held by the caller in both pipelines). "
-        "The 12 MP photos: the large picture (2048×1536, 4 bytes a pixel in Pillow: 12.6 MB) while the WebP "
-        "encoder runs, which Pillow hands a 4-byte ARGB copy of it (12.6 MB) that libwebp turns into YUV (4.7 MB), "
-        "before libwebp's own working memory; libvips imports RGB straight into YUV. With the JPEG encoded first, "
-        "its encoder's freed buffers (the progressive encoder's whole-picture coefficients, 9.4 MB, and Pillow's "
-        "w×h output buffer) stayed in the heap beside that: 43 MB grown, against 37 with the WebP first. The 24-42 "
-        "MP photos: resizing's first pass (for the 30 MP one, the 2520×1680 picture, 16.9 MB, and the 2048×1680 "
-        "pass, 13.8 MB: 30.7 MB, 37 MB with the 6.2 MB file). Turning the picture upright between the two passes "
-        "rather than after them (the same pixels) keeps the resized picture and its turned copy from being held "
-        "together and from leaving a freed picture in the heap: 42 MB before, 38 after; `malloc_trim(0)` before "
-        "each save would give the last 1 MB back (allocator housekeeping, not done).",
+        "Every photo peaks while decoding and resizing, with two pictures held: the decoded one and, stretching "
+        "(the 12 MP photos: 2000×1500 decoded at 1/2, 12.0 MB, to 2048×1536), resizing's first pass (2048×1500, "
+        "12.3 MB), or, shrinking (the 30 MP one: 2520×1680 decoded at 3/8, 16.9 MB, to 2048×1365), the result "
+        "(11.2 MB) and one band, where the first pass would be 2048×1680 (13.8 MB): 35.8 MB grown against 37.6. "
+        "Pillow decodes a whole picture at once; libvips streams decoding into resizing and holds the 2048 result "
+        "(3 bytes a pixel, 9.4 MB) and its buffers. Encoding stays under that peak: `uploads/webp.py` hands "
+        "libwebp the picture's own rows (through Pillow's Arrow export), which it imports straight into YUV (4.7 "
+        "MB for the large), as it does for libvips, and gets the same bytes as Pillow's save, which first copies "
+        "the picture into a 4-byte ARGB picture (12.6 MB). With that copy the 12 MP photos peaked in the WebP "
+        "encode: 32.5 MB grown against 26.9 (camera-1, the file not counted), and 36-37 MB in the table below on "
+        "2026-12-02 against 32-33 now; the large's WebP also takes 3-7 ms less. The WebP of each size is encoded "
+        "before its JPEG, whose encoder's freed buffers (the progressive encoder's whole-picture coefficients, 9.4 "
+        "MB, and Pillow's w×h output buffer) would otherwise stay in the heap beside the YUV.",
         "",
-        "Why the targets are hard to meet with Pillow (2026-12-02, load average 5-10: CPU time on a shared machine "
-        "varies by ±10% between same-sized photos). Speed: decoding (the same libjpeg-turbo; Huffman decoding is "
-        "most of it, 40-110 ms, whatever the scale) and encoding (the same libjpeg-turbo and libwebp: 26-34 ms for the "
-        "large JPEG, 37-49 ms for its WebP) cost both pipelines the same at the same scale. `render()` wins where "
-        "libvips decodes more (the 12 MP photos, which it decodes whole; 42 MP at 1/2 against 1/4) and is about "
-        "level on the 16 MP photos both decode at 1/2, because resizing in Pillow, without SIMD, is slower than in "
-        "libvips: from 2448 to 2048 px BICUBIC takes 43 ms, libvips' lanczos3 about 28. Left: BILINEAR (above), "
-        "not stretching 12 MP photos to 2048 (26-30 ms each; the large would be 2016 px) or WebP method 0 (9 ms "
-        "less for the large, 4% more bytes): each changes what the product delivers, so none is done. "
-        "Memory: for the 12 MP photo the WebP encode alone holds 29.9 MB (the picture, Pillow's ARGB copy, the "
-        "YUV), 34.2 MB with the file, before libwebp's working memory: 60% of 57 MB. And pyvips' peaks vary from "
-        "run to run far more than `render()`'s: in the last two runs on 2026-12-02 `render()` grew by 37, 36, "
-        "34, 38 and 41 MB in both, while pyvips, over three runs, grew by 57-63, 51-66, 57-62, 57-64 and 71-77 "
-        "MB, so the ratios moved between 52-61% and 57-72%; the throughput ratio was 1.17× and 1.14× in the last two.",
+        "How close to the targets, and why. CPU time on a shared machine varies by ±10% between same-sized photos "
+        "and by ±5% between runs, and the ratio depends on the processor. With BICUBIC throughout and Pillow's WebP "
+        "save: 1.14× and 1.17× on 2026-12-02 (an AMD EPYC), 1.22× on 2026-12-03 (this Intel Xeon); with libwebp "
+        "reached directly, 1.20× twice here; with BILINEAR from the decoded picture too, 1.25×. Decoding (the same "
+        "libjpeg-turbo; Huffman decoding is most of it) and encoding (the same libjpeg-turbo and libwebp) cost both "
+        "pipelines the same at the same scale: of `render()`'s 320 ms for a 16 MP photo, the three WebPs take 89, "
+        "decoding 79, resizing 78 and the three JPEGs 59. `render()` wins where libvips decodes more (the 12 MP "
+        "photos, which it decodes whole; 42 MP at 1/2 against 1/4) and is only a little ahead on the 16 MP photos "
+        "both decode at 1/2, because resizing in Pillow, without SIMD, is slower than in libvips: hence BILINEAR "
+        "there, which costs the large 0.3 dB PSNR and 0.002 SSIM against BICUBIC (the choices table), less than "
+        "the JPEG at quality 85 costs it and a fraction of its distance from pyvips' large; the thumb and medium "
+        "are unchanged. Memory: the 12 MP photos hold two 12 MB pictures while stretching, where libvips holds its "
+        "9.4 MB result, 32-33 MB grown in all, while pyvips' peak for the same photo varies between 49 and 66 MB "
+        "from one fresh process to the next (`render()`'s by under 1 MB): so each is the median of five processes, "
+        "and the 12 MP photos are the ones that decide the memory target.",
     ]
 
 
@@ -502,16 +576,18 @@ def others_table(others: list[tuple[str, dict]]) -> list[str]:
 
 def equivalence_table(quality: dict[str, dict[str, float]]) -> list[str]:
     return [
-        "Visual equivalence, per size, over the JPEGs above: PSNR of each JPEG rendition against the reference "
-        "(the whole photo decoded, turned upright and resized once with LANCZOS; higher is closer), next to the "
-        "reference's own JPEG at quality 85 (what JPEG alone costs), ours against pyvips', and the mean absolute "
-        "difference of ours from the reference (0-255 scale).",
+        "Visual equivalence, per size, over the JPEGs above: PSNR and SSIM of each JPEG rendition against the "
+        "reference (the whole photo decoded, turned upright and resized once with LANCZOS; higher is closer), next "
+        "to the reference's own JPEG at quality 85 (what JPEG alone costs), ours against pyvips' (PSNR), and the "
+        "mean absolute difference of ours from the reference (0-255 scale). SSIM is of the luma, with the usual "
+        "11-pixel Gaussian window.",
         "",
-        "| size | `render()` | pyvips | the reference's JPEG | `render()` against pyvips | mean abs. diff. |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| size | `render()` PSNR | pyvips PSNR | the reference's JPEG | `render()` SSIM | pyvips SSIM | "
+        "the reference's JPEG | `render()` against pyvips | mean abs. diff. |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(
-            f"| {name} | {q['ours']:.1f} dB | {q['vips']:.1f} dB | {q['jpeg']:.1f} dB | {q['ours_vips']:.1f} dB | "
-            f"{q['mae']:.2f} |"
+            f"| {name} | {q['ours']:.1f} dB | {q['vips']:.1f} dB | {q['jpeg']:.1f} dB | {q['ssim_ours']:.4f} | "
+            f"{q['ssim_vips']:.4f} | {q['ssim_jpeg']:.4f} | {q['ours_vips']:.1f} dB | {q['mae']:.2f} |"
             for name, q in quality.items()
         ),
     ]
@@ -532,12 +608,14 @@ def bytes_table(sizes: dict[str, dict[str, float]]) -> list[str]:
 
 def choice_tables(filters: dict[str, dict[str, float]], webp: dict[int, dict[str, float]]) -> list[str]:
     return [
-        f"Choices. Resample filter for a full decoded photo to {LARGE} pixels (`render()` uses BICUBIC where it "
-        "resamples down), and WebP method for the large size, quality 80 (`render()` uses 1):",
+        "Choices. The resample filter from the decoded picture to the large size (`render()` uses "
+        f"{imaging._RESAMPLE_DECODED.name}): `render()`'s CPU time a photo with each, and its large JPEG against "
+        "the reference; and the WebP method for the large size, quality 80 (`render()` uses "
+        f"{imaging._WEBP_OPTIONS['method']}):",
         "",
-        "| filter | ms | PSNR against LANCZOS |",
-        "|---|---:|---:|",
-        *(f"| {name} | {f['ms']:.0f} | {f['psnr']:.1f} dB |" for name, f in filters.items()),
+        "| filter | `render()` ms | large PSNR | large SSIM |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {f['ms']:.0f} | {f['psnr']:.2f} dB | {f['ssim']:.4f} |" for name, f in filters.items()),
         "",
         "| WebP method | ms | KiB |",
         "|---|---:|---:|",
@@ -547,13 +625,15 @@ def choice_tables(filters: dict[str, dict[str, float]], webp: dict[int, dict[str
 
 def rss_tables(photo_rss: list[tuple[Path, dict]], big: dict[str, dict[str, int]]) -> list[str]:
     rows = [
-        f"| {path.name} | {grown_mb(r['ours']):.0f} MB | {grown_mb(r['vips']):.0f} MB | "
-        f"{grown_mb(r['ours']) / grown_mb(r['vips']):.0%} |"
+        f"| {path.name} | {median_grown_mb(r['ours']):.0f} MB ({grown_range(r['ours'])}) | "
+        f"{median_grown_mb(r['vips']):.0f} MB ({grown_range(r['vips'])}) | "
+        f"{median_grown_mb(r['ours']) / median_grown_mb(r['vips']):.0%} |"
         for path, r in photo_rss
     ]
     return [
         "Memory: peak RSS (`ru_maxrss`) of a fresh process handling one photo, less what it held after importing "
-        "Django, Pillow and pyvips (the same imports for each):",
+        f"Django, Pillow and pyvips (the same imports for each); the median of {MEMORY_RUNS} processes each, the two "
+        "alternating, with the smallest and largest in brackets:",
         "",
         "| photo | `render()` | pyvips | `render()` / pyvips |",
         "|---|---:|---:|---:|",

@@ -69,8 +69,14 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 # Modes that resize well as they are; everything else is made RGB(A) or 8-bit grey first.
 _RESIZABLE_MODES = {"L", "LA", "RGB", "RGBA", "CMYK"}
 # Resizing to a smaller size: bicubic is Pillow's thumbnail() default, as sharp as LANCZOS to the eye and a third
-# cheaper (see the benchmark).
+# cheaper. From the decoded picture to the large size, the costliest resize of all, bilinear: by then the picture is
+# under twice that size (DCT-scaled or reduced), where bilinear takes 10% less of the whole rendition set's time
+# and costs the large 0.3 dB PSNR and 0.002 SSIM against bicubic (docs/benchmarks.md, "## Renditions").
 _RESAMPLE = Image.Resampling.BICUBIC
+_RESAMPLE_DECODED = Image.Resampling.BILINEAR
+# Rows of the result resampled at a time from a decoded picture that is shrunk (see _banded()): each band re-reads a
+# row or two of the picture on each side, 7% more of the first pass's work at 32 rows, and holds 0.6 MB at 2048 px.
+_BAND_ROWS = 32
 # How far short of a rendition's size a picture may be shrunk by whole factors (a JPEG by DCT scaling while it
 # decodes, anything by reduce()), the rest made up by resampling up. A 12-megapixel phone photo (4032 px) is just
 # under twice the large size: decoded whole and resampled, it costs twice what decoding at half size (2016 px) and
@@ -443,11 +449,15 @@ def _resizable(im: Image.Image) -> Image.Image:
 def _resized(
     im: Image.Image, size: tuple[int, int], *, decoded: bool = False, upright: Image.Transpose | None = None
 ) -> Image.Image:
-    """`im` at `size`, resampled one axis at a time: the two passes resize() makes inside (the same pixels), made
-    one by one so that a `decoded` picture's pixels can be freed once the first is made. Turned `upright` between
-    the passes (the second then runs along the other axis, with the same weights: the same pixels again), so that
-    the resized picture and its turned copy are never held together. Resizing then holds two pictures at once,
-    never three (docs/benchmarks.md, "## Renditions").
+    """`im` at `size`, turned `upright`. A `decoded` picture's pixels are freed as soon as the next picture is made
+    from them, so that resizing holds two pictures at once, never three (docs/benchmarks.md, "## Renditions"):
+
+    - shrinking its height, it is resampled into the result a band of rows at a time (`_banded()`), holding the
+      result beside it, which is smaller than resize()'s first pass;
+    - otherwise (a few percent up, or down in width only) one axis at a time: the two passes resize() makes inside
+      (the same pixels), made one by one, with the turn between them (the second then runs along the other axis,
+      with the same weights: the same pixels again), so that the resized picture and its turned copy are never
+      held together.
 
     A `decoded` picture is first shrunk by the largest whole factor that keeps at least `size` less the slack, with
     reduce() (box averaging, a fifth of resampling's time): what DCT scaling does for a JPEG while it decodes, for
@@ -463,12 +473,30 @@ def _resized(
         factor = factor if factor > 1 and _whole_reduction(im.size, factor) == size else 1
     if factor > 1:
         picture = _freeing(im, decoded, picture.reduce(factor))
-    picture = _freeing(im, decoded, _resampled(picture, (size[0], picture.height)))
+    if decoded and size[1] + _BAND_ROWS < picture.height:
+        picture = _freeing(im, decoded, _banded(picture, size))
+    else:
+        picture = _freeing(im, decoded, _resampled(picture, (size[0], picture.height), decoded))
     if upright is not None:
         picture = _freeing(im, decoded, picture.transpose(upright))
         size = size[::-1] if upright in _SWAPS_AXES else size
-    picture = _freeing(im, decoded, _resampled(picture, size))
+    picture = _freeing(im, decoded, _resampled(picture, size, decoded))
     return picture.convert(im.mode) if alpha else picture
+
+
+def _banded(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A decoded `im` resampled to `size` _BAND_ROWS rows at a time, each band pasted into the result: beside `im`
+    this holds the result and one band (0.6 MB), where resize()'s first pass is as tall as `im` (for a 30 MP photo
+    decoded at 3/8, 2048x1680 against the result's 2048x1365: 2.6 MB less). Each band is resize()'s over its
+    fractional rows of `im`, with the filter reading past them as a whole resize() would: the same pixels to
+    within one level, from rounding."""
+    result = Image.new(im.mode, size)
+    rows = im.height / size[1]
+    for top in range(0, size[1], _BAND_ROWS):
+        bottom = min(size[1], top + _BAND_ROWS)
+        box = (0, top * rows, im.width, bottom * rows)
+        result.paste(im.resize((size[0], bottom - top), _RESAMPLE_DECODED, box=box), (0, top))
+    return result
 
 
 def _freeing(im: Image.Image, decoded: bool, made: Image.Image) -> Image.Image:
@@ -487,11 +515,12 @@ def _shrunk_at_least(size: tuple[int, int]) -> tuple[int, int]:
     return math.ceil(size[0] * _DCT_SLACK), math.ceil(size[1] * _DCT_SLACK)
 
 
-def _resampled(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+def _resampled(im: Image.Image, size: tuple[int, int], decoded: bool) -> Image.Image:
     if im.size == size:
         return im
     # Up by the slack's few percent: BILINEAR is as good as BICUBIC for so small a stretch, and cheaper.
-    return im.resize(size, Image.Resampling.BILINEAR if im.width < size[0] or im.height < size[1] else _RESAMPLE)
+    upscaled = im.width < size[0] or im.height < size[1]
+    return im.resize(size, _RESAMPLE_DECODED if decoded or upscaled else _RESAMPLE)
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:

@@ -10,7 +10,17 @@ import zipfile
 
 import pi_heif
 import pytest
-from PIL import EpsImagePlugin, ExifTags, Image, ImageDraw, ImageFile, JpegImagePlugin, PsdImagePlugin
+from PIL import (
+    EpsImagePlugin,
+    ExifTags,
+    Image,
+    ImageChops,
+    ImageDraw,
+    ImageFile,
+    ImageFilter,
+    JpegImagePlugin,
+    PsdImagePlugin,
+)
 
 from tests.images import (
     camera_exif,
@@ -570,11 +580,8 @@ def test_three_eighths_decodes_are_turned_upright(monkeypatch, orientation):
     assert_quarters(only(result, "r", "jpg"))
 
 
-@pytest.mark.parametrize(
-    ("fmt", "freed"),
-    [("JPEG", [False, True]), ("PNG", [True, True])],  # a PNG is reduce()d by 3 first, and freed after that
-)
-def test_decoded_pixels_are_freed_as_soon_as_the_next_picture_is_made(monkeypatch, fmt, freed):
+def spy_on_passes(monkeypatch) -> tuple[list[Image.Image], list[bool]]:
+    """The pictures decoded, and for each resize() made during rendering whether the first of them was freed."""
     decoded, freed_at_each_pass = [], []
     load, resize = ImageFile.ImageFile.load, Image.Image.resize
 
@@ -588,10 +595,41 @@ def test_decoded_pixels_are_freed_as_soon_as_the_next_picture_is_made(monkeypatc
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy_load)
     monkeypatch.setattr(Image.Image, "resize", spy_resize)
-    result = render(encoded(quarters((1000, 800)), fmt), renditions={"r": {"size": 300, "crop": False}})
+    return decoded, freed_at_each_pass
+
+
+@pytest.mark.parametrize(
+    ("fmt", "side", "freed"),
+    # A JPEG decoded at 1/2 (500x400) and stretched to 480x384; a PNG reduce()d by 3 first, and freed after that.
+    [("JPEG", 480, [False, True]), ("PNG", 300, [True, True])],
+)
+def test_decoded_pixels_are_freed_as_soon_as_the_next_picture_is_made(monkeypatch, fmt, side, freed):
+    _, freed_at_each_pass = spy_on_passes(monkeypatch)
+    result = render(encoded(quarters((1000, 800)), fmt), renditions={"r": {"size": side, "crop": False}})
     assert freed_at_each_pass == freed  # the horizontal pass, then the vertical one
+    assert opened(only(result, "r", "jpg")).size == (side, side * 4 // 5)
+    assert_quarters(only(result, "r", "jpg"))
+
+
+def test_a_decoded_picture_shrunk_in_height_is_resized_into_the_result_a_band_at_a_time_then_freed(monkeypatch):
+    decoded, freed_at_each_pass = spy_on_passes(monkeypatch)
+    # Decoded at 3/8 (376x302), resampled to 300x240 in bands of 32 rows: 8 resize() calls on the decoded picture.
+    result = render(encoded(quarters((1000, 800)), "JPEG"), renditions={"r": {"size": 300, "crop": False}})
+    assert freed_at_each_pass == [False] * 8
+    assert decoded[0]._im is None
     assert opened(only(result, "r", "jpg")).size == (300, 240)
     assert_quarters(only(result, "r", "jpg"))
+    assert_quarters(only(result, "r", "webp"))
+
+
+def test_bands_are_the_pixels_a_whole_resize_makes_to_within_one_level():
+    picture = photo((2520, 1680)).filter(ImageFilter.GaussianBlur(1))
+    whole = picture.resize((2048, 1365), imaging._RESAMPLE_DECODED)
+
+    banded = imaging._banded(picture, (2048, 1365))
+
+    assert banded.size == whole.size
+    assert max(high for _, high in ImageChops.difference(banded, whole).getextrema()) <= 1
 
 
 def test_cmyk_jpeg_comes_out_in_the_right_colours():
