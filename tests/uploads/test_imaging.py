@@ -674,6 +674,21 @@ def test_transparency_is_flattened_on_white_for_jpeg_and_kept_for_webp(make):
     assert webp.getpixel((20, 50))[3] == 255
 
 
+def test_a_transparent_picture_resized_in_bands_keeps_its_alpha_and_is_flattened_for_jpeg(monkeypatch):
+    im = Image.new("RGBA", (700, 560), (0, 0, 255, 0))  # blue, but transparent, on the right
+    ImageDraw.Draw(im).rectangle((0, 0, 349, 559), fill=(*RED, 255))
+    banded, band = [], imaging._banded
+    monkeypatch.setattr(imaging, "_banded", lambda picture, size: banded.append(picture.mode) or band(picture, size))
+    # reduce()d by 2 to 350x280, then banded to 300x240, premultiplied.
+    result = render(encoded(im, "PNG"), renditions={"r": {"size": 300, "crop": False}})
+    assert banded == ["RGBa"]
+    jpeg, webp = opened(only(result, "r", "jpg")), opened(only(result, "r", "webp"))
+    assert jpeg.size == webp.size == (300, 240)
+    assert near(jpeg.getpixel((250, 120)), WHITE, 8) and near(jpeg.getpixel((50, 120)), RED)
+    assert webp.getpixel((250, 120))[3] == 0
+    assert near(webp.getpixel((50, 120)), (*RED, 255))
+
+
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
 def test_animated_image_uses_its_first_frame(fmt):
     frames = [Image.new("RGB", (64, 64), colour) for colour in (RED, BLUE, (0, 255, 0))]
